@@ -1,0 +1,391 @@
+/*
+ * Private to the engine (engine.c, pool.c, worker.c, lifecycle.c): the
+ * bodies of the opaque structs of pool.h and the calls between the files.
+ *
+ * Objects:
+ *  - struct engine: the loop's handles shared by every pool (SIGCHLD,
+ *    the once-per-turn flush), the listeners, the list of tasks whose
+ *    callbacks are due.
+ *  - struct pool: a spec, its slots, the queue, the timeout heap, the
+ *    sticky keys.  Lives until engine_free().
+ *  - struct slot: a place for one worker (index 0..workers-1).  Outlives
+ *    the processes that fill it: it keeps the log ring, the weight, the
+ *    restart count and backoff, and the timer of a scheduled restart.
+ *  - struct worker: one process in a slot, from spawn until its pipes and
+ *    timers are closed after it was reaped; freed in its last close
+ *    callback.
+ *  - struct task: one pool_send() (or one worker's part of a broadcast),
+ *    from the call until its callback ran (and, when it timed out on a
+ *    worker, until the late reply came or the worker died).
+ */
+#ifndef POOLTOP_ENGINE_INTERNAL_H
+#define POOLTOP_ENGINE_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "pooltop/balance.h"
+#include "pooltop/pool.h"
+#include "lifecycle.h"
+#include "ring.h"
+
+#define ENGINE_LOG_LINE_MAX	4096	/* a log line is cut there */
+#define ENGINE_SCRATCH_SIZE	(64u * 1024)
+#define ENGINE_PIN_MAX		65536	/* sticky keys remembered per pool */
+#define ENGINE_MAX_PARALLEL	65536	/* parallel_jobs cap */
+#define ENGINE_STABLE_MS	10000	/* a run this long resets the backoff */
+#define ENGINE_MEM_STRIKES	3	/* samples over memory_limit before a restart */
+#define ENGINE_TASK_BLOCK	512	/* tasks this small come from a cache */
+#define ENGINE_TASK_CACHE	1024	/* blocks kept */
+
+struct worker;
+struct slot;
+struct task;
+struct pin;
+struct broadcast;
+struct proto_msg;
+struct sampler;
+
+TAILQ_HEAD(task_list, task);
+TAILQ_HEAD(worker_list, worker);
+LIST_HEAD(pin_list, pin);
+TAILQ_HEAD(pin_lru, pin);
+
+/* A growable byte buffer. */
+struct buf {
+	uint8_t		*p;
+	size_t		 len;
+	size_t		 cap;
+};
+
+enum task_where {
+	TASK_NEW,
+	TASK_QUEUED,		/* in the pool's queue */
+	TASK_PENDING,		/* in a worker's own list (key or broadcast) */
+	TASK_INFLIGHT,		/* written to a worker, in its table */
+	TASK_DONE,		/* ended, callback due or run */
+};
+
+struct task {
+	/* Hot: the first two cache lines are what a send and a reply touch. */
+	TAILQ_ENTRY(task) link;		/* queue, pending or done list */
+	struct pool	*pool;
+	struct worker	*w;		/* pending on or in flight on */
+	uint32_t	 wid;		/* id on the wire, per worker */
+	enum task_where	 where;
+	bool		 in_table;	/* holds a slot of w's in-flight table */
+	bool		 timed_out;	/* ended by its timeout while in flight */
+	bool		 err_owned;
+	bool		 small;		/* an ENGINE_TASK_BLOCK block */
+	bool		 ok;		/* the end: result or error */
+	unsigned	 retries;	/* times re-queued after a worker died */
+	int		 ran_slot;	/* where it ended, for events (-1: none) */
+	pool_task_cb	 cb;
+	void		*arg;
+	struct pin	*pin;		/* the sticky key it went out through */
+	size_t		 heap_idx;	/* in the pool's timeout heap, or SIZE_MAX */
+	const char	*name;		/* inline, NUL-terminated */
+	size_t		 name_len;
+	const uint8_t	*payload;	/* inline */
+	size_t		 len;
+	size_t		 key_len;
+	const void	*res;		/* result bytes, or error text */
+	size_t		 res_len;
+	char		*err;		/* owned error text (err_owned) */
+	uint64_t	 id;		/* engine-wide, from 1 */
+	/* Cold: */
+	const uint8_t	*key;		/* inline */
+	uint64_t	 key_hash;
+	uint64_t	 deadline;	/* loop time, ms */
+	uint64_t	 timeout_ms;
+	uint64_t	 sent_ns;	/* uv_hrtime() at pool_send, if listened */
+	struct broadcast *bc;		/* a part of this broadcast, or NULL */
+	unsigned	 bc_idx;
+	pid_t		 ran_pid;
+	uint8_t		 data[];	/* name, key, payload */
+};
+
+/* A broadcast: one part per worker, one callback when all ended. */
+struct broadcast {
+	pool_broadcast_cb cb;
+	void		*arg;
+	size_t		 n;
+	size_t		 left;
+	struct pool_reply *replies;
+};
+
+/* A sticky key pinned to a worker. */
+struct pin {
+	struct pin	*next;		/* hash chain */
+	LIST_ENTRY(pin)	 wlink;		/* on its worker */
+	TAILQ_ENTRY(pin) lru;
+	struct worker	*w;
+	uint64_t	 hash;
+	unsigned	 refs;		/* tasks that went out through it, not ended */
+	size_t		 key_len;
+	uint8_t		 key[];
+};
+
+/* Why a worker is being stopped, which decides what happens after it exits. */
+enum stop_why {
+	STOP_NONE,
+	STOP_POOL,		/* engine_stop: no restart */
+	STOP_SCALE,		/* pool_scale down: slot removed */
+	STOP_RESTART,		/* pool_worker_restart: respawn at once, not a failure */
+	STOP_FAILURE,		/* protocol error, no handshake, memory: respawn as after a crash */
+};
+
+struct worker {
+	TAILQ_ENTRY(worker) live_link;	/* engine's unreaped workers */
+	TAILQ_ENTRY(worker) dirty_link;	/* engine's to-flush list */
+	struct engine	*engine;
+	struct pool	*pool;
+	struct slot	*slot;
+	pid_t		 pid;
+	int		 pidfd;
+	enum worker_state state;	/* as shown; derived by worker_set_state */
+	bool		 protocol;	/* has the fd 3/4 pipes */
+	bool		 hello;		/* handshake done */
+	bool		 service;	/* runs as a plain service */
+	bool		 sleeping;	/* stopped (SIGSTOP), by us or from outside */
+	bool		 stopping;
+	bool		 termed;	/* stop signal sent */
+	bool		 exited;	/* reaped */
+	bool		 bad;		/* protocol error: input ignored */
+	bool		 req_broken;	/* EPIPE on its request pipe */
+	bool		 dirty;
+	bool		 writing;	/* a uv_write is under way */
+	bool		 req_open;	/* request pipe not yet closed */
+	bool		 idle_armed;
+	bool		 cnt_starting;	/* counted in pool->starting */
+	bool		 cnt_ready;	/* counted in pool->ready */
+	enum stop_why	 stop_why;
+	char		*reason;	/* why we stopped or killed it */
+	unsigned	 nopen;		/* handles not yet closed */
+	uint64_t	 started_ms;	/* wall clock */
+	uint64_t	 started_loop;	/* loop time */
+	unsigned	 mem_strikes;
+	double		 cpu;		/* last sample, for least_load */
+	uint64_t	 rss;
+
+	uv_pipe_t	 req;		/* we write requests (its fd 3) */
+	uv_pipe_t	 rep;		/* we read replies (its fd 4) */
+	uv_pipe_t	 out;		/* its stdout */
+	uv_pipe_t	 err;		/* its stderr */
+	uv_timer_t	 timer;		/* handshake, then stop deadlines */
+	uv_timer_t	 idle_timer;	/* lifecycle.c */
+	uv_write_t	 wreq;
+
+	struct buf	 obuf;		/* requests not yet written */
+	struct buf	 wbuf;		/* requests handed to uv_write */
+	struct buf	 ibuf;		/* a partial reply frame */
+	size_t		 ibuf_need;	/* bytes of the frame being read, if known */
+	char		*line[2];	/* partial stdout / stderr line */
+	size_t		 line_len[2];
+
+	struct task	**table;	/* in flight, indexed by wid & mask */
+	uint32_t	 mask;
+	uint32_t	 next_wid;
+	unsigned	 in_flight;	/* table entries, timed-out ones included */
+	unsigned	 zombies;	/* timed out, awaiting a late reply */
+	struct task_list pending;	/* keyed or broadcast tasks waiting for room */
+	size_t		 npending;
+	struct pin_list	 pins;
+};
+
+struct slot {
+	struct pool	*pool;
+	int		 index;
+	struct worker	*w;		/* the current process, or NULL */
+	struct ring_log	*log;
+	unsigned	 weight;
+	unsigned	 restarts;
+	uint64_t	 tasks_done;
+	uint64_t	 tasks_failed;
+	int		 last_status;
+	int		 last_signal;
+	bool		 failed;	/* given up */
+	bool		 no_respawn;	/* restart = never and it exited */
+	unsigned	 spawned;	/* processes started in this slot */
+	bool		 removing;	/* scaled away: freed once its worker is gone */
+	bool		 restart_due;	/* restart timer armed */
+	bool		 timer_open;
+	uint64_t	 backoff_ms;	/* next restart delay */
+	uint64_t	*exits;		/* loop times of recent exits (ring) */
+	unsigned	 nexits;
+	unsigned	 exits_head;
+	uv_timer_t	 timer;		/* restart after backoff */
+};
+
+struct pool {
+	TAILQ_ENTRY(pool) link;
+	struct engine	*engine;
+	struct pool_spec spec;
+	struct slot	**slots;	/* nslots entries, NULL where unused */
+	unsigned	 nslots;
+	struct balancer	*bal;
+	bool		*bal_flag;	/* slot marked for the next sync */
+	unsigned	*bal_list;	/* the marked slots */
+	unsigned	 nbal_list;
+	struct balance_slot *bal_seen;	/* what the balancer was last told */
+	unsigned	 bal_cap;
+	struct task_list queue;
+	size_t		 nqueued;
+	size_t		 npending;	/* in workers' own lists */
+	struct task	**heap;		/* timeouts, earliest first */
+	size_t		 nheap;
+	size_t		 heap_cap;
+	uv_timer_t	 timer;		/* fires at heap[0]'s deadline */
+	bool		 timer_open;
+	struct pin	**pins;		/* hash buckets */
+	size_t		 npin_buckets;
+	size_t		 npins;
+	struct pin_lru	 pin_lru;
+	char		**served;	/* task names of the last handshake */
+	size_t		*served_len;
+	size_t		 nserved;
+	bool		 handshaken;	/* some worker has said hello */
+	bool		 stopping;
+	bool		 failed;
+	bool		 dispatching;
+	char		*failure;
+	uint64_t	 tasks_done;
+	uint64_t	 tasks_failed;
+	uint64_t	 late_replies;
+	unsigned	 live;		/* unreaped processes */
+	unsigned	 starting;	/* spawned, no handshake yet */
+	unsigned	 ready;		/* handshaken, not stopping */
+	char		 errbuf[256];	/* pool_send_error() */
+};
+
+struct listener {
+	pool_event_cb	 cb;
+	void		*arg;
+};
+
+struct engine {
+	uv_loop_t	*loop;
+	struct sampler	*sampler;
+	TAILQ_HEAD(, pool) pools;
+	size_t		 npools;
+	struct listener	*listeners;
+	size_t		 nlisteners;
+	unsigned	 emitting;	/* nesting depth */
+	bool		 unlistened;
+	struct task_list done;		/* callbacks due */
+	bool		 draining;
+	struct worker_list live;	/* unreaped workers */
+	struct worker_list dirty;	/* workers with requests to write */
+	uint64_t	 next_task_id;
+	void		*task_cache;	/* free task blocks, linked */
+	unsigned	 ntask_cache;
+	bool		 handles_open;
+	bool		 closing;
+	unsigned	 nhandles;	/* every open handle of the engine */
+	bool		 stopping;
+	bool		 stop_called;
+	engine_stop_cb	 stop_cb;
+	void		*stop_arg;
+	bool		 free_pending;
+	bool		 sampler_listening;
+	bool		 wall_synced;
+	uint64_t	 wall_base;	/* engine_now_ms() */
+	uint64_t	 wall_sync_loop;
+	uv_signal_t	 sigchld;
+	uv_prepare_t	 prepare;
+	uv_check_t	 check;
+	void		*clone_stack;
+	size_t		 clone_stack_size;
+	char		 error[512];
+	uint8_t		 scratch[ENGINE_SCRATCH_SIZE];
+};
+
+/* engine.c */
+void	 engine_emit(struct engine *, struct pool_event *);
+static inline bool
+engine_listened(const struct engine *e)
+{
+	return (e->nlisteners != 0);
+}
+void	 engine_set_error(struct engine *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 engine_drain(struct engine *);
+void	 engine_mark_dirty(struct engine *, struct worker *);
+void	 engine_flush(struct engine *);
+void	 engine_handle_closed(struct engine *);
+void	 engine_handle_close_cb(uv_handle_t *);	/* h->data: the engine */
+void	 engine_check_stopped(struct engine *);
+uint64_t engine_wall_ms(void);
+uint64_t engine_now_ms(struct engine *);
+void	*engine_xalloc(size_t);
+char	*engine_xstrdup(const char *);
+char	*engine_xprintf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 buf_reserve(struct buf *, size_t more);
+void	 buf_free(struct buf *);
+
+/* pool.c */
+void	 pool_emit(struct pool *, enum pool_event_type, struct slot *,
+	    struct worker *, struct pool_event *ev /* NULL ok */);
+void	 pool_note(struct pool *, struct slot *, struct worker *,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 pool_log_line(struct slot *, struct worker *, enum log_stream,
+	    const char *, size_t);
+void	 pool_dispatch(struct pool *);
+void	 pool_slot_update(struct pool *, struct worker *);
+void	 pool_task_finish(struct task *, bool ok, const void *data,
+	    size_t len);
+void	 pool_task_fail(struct task *, char *owned_text);
+void	 pool_task_fail_static(struct task *, const char *text);
+void	 pool_task_free(struct task *);
+void	 pool_task_requeue_front(struct pool *, struct task *);
+void	 pool_task_started(struct pool *, struct task *);
+void	 pool_task_finished_event(struct task *);
+void	 pool_set_served(struct pool *, const struct proto_msg *);
+void	 pool_worker_ready(struct pool *, struct worker *, bool was_service);
+void	 pool_worker_service(struct pool *, struct worker *);
+void	 pool_worker_stopping(struct pool *, struct worker *);
+void	 pool_worker_gone(struct pool *, struct worker *, int code,
+	    int status);
+void	 pool_drop_pins(struct pool *, struct worker *);
+void	 pool_check_serve(struct pool *);
+void	 pool_sampler_refresh(struct pool *, struct sampler *);
+int	 pool_create(struct engine *, const struct pool_spec *,
+	    struct pool **);
+int	 pool_start(struct pool *);
+void	 pool_begin_stop(struct pool *);
+void	 pool_force_stop(struct pool *);
+void	 pool_teardown(struct pool *);
+void	 pool_free_all(struct pool *);
+
+/* worker.c */
+int	 worker_spawn(struct slot *, struct worker **out);
+void	 worker_start_task(struct worker *, struct task *);
+void	 worker_assign(struct worker *, struct task *);
+void	 worker_flush(struct worker *);
+void	 worker_reap(struct worker *);
+void	 worker_stop(struct worker *, enum stop_why, const char *reason);
+void	 worker_kill(struct worker *, enum stop_why, const char *reason);
+void	 worker_check_drained(struct worker *);
+int	 worker_signal(struct worker *, int sig);
+void	 worker_set_state(struct worker *);
+/* True when tasks may be given to the worker (now or in its own list). */
+static inline bool
+worker_takes_tasks(const struct worker *w)
+{
+	return (w != NULL && !w->exited && !w->stopping && w->hello &&
+	    !w->bad && !w->req_broken);
+}
+void	 worker_handle_close_cb(uv_handle_t *);	/* h->data: the worker */
+const char *worker_label(const struct worker *, char *buf, size_t len);
+int	 worker_resolve(const struct pool_spec *, char **path, char *err,
+	    size_t errlen);
+void	 worker_exit_text(char *buf, size_t len, int code, int status);
+void	 engine_note_nofile_raised(const struct rlimit *orig);
+
+#endif
