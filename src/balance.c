@@ -241,7 +241,7 @@ load_score(const struct balance_slot *st)
 }
 
 /* Computes a slot's tier and the current strategy's key for it. */
-static void
+static inline void
 slot_key(const struct balancer *b, struct bslot *s)
 {
 	bool	weighted;
@@ -286,7 +286,7 @@ slot_key(const struct balancer *b, struct bslot *s)
 }
 
 /* Orders two slots by (tier, key); 0 when they tie. */
-static int
+static inline int
 slot_cmp(const struct balancer *b, uint32_t i, uint32_t j)
 {
 	const struct bslot	*x = &b->slots[i], *y = &b->slots[j];
@@ -334,7 +334,7 @@ tree_pull(struct balancer *b, size_t k)
 	}
 }
 
-static void
+static inline void
 tree_leaf(struct balancer *b, unsigned i)
 {
 	size_t		 k = b->size + i;
@@ -355,7 +355,7 @@ tree_leaf(struct balancer *b, unsigned i)
  * sums, the walk stops at a node whose best is unchanged and is not i:
  * nothing above it can depend on slot i's key.
  */
-static void
+static inline void
 tree_set(struct balancer *b, unsigned i)
 {
 	size_t		k;
@@ -411,16 +411,26 @@ tree_find_from(const struct balancer *b, size_t k, unsigned lo, unsigned hi,
 }
 
 /* Round robin among the slots tied with the root, from the cursor on. */
-static uint32_t
+static inline uint32_t
 pick_round_robin(struct balancer *b)
 {
 	uint32_t	root = b->best[1];
 	uint32_t	s = NO_SLOT;
 
-	if (b->cursor > 0)
-		s = tree_find_from(b, 1, 0, b->size, b->cursor, root);
+	/*
+	 * The root is the lowest-indexed of the ties, so it is the answer
+	 * when it is at or after the cursor; the cursor's own slot is when
+	 * it ties.  Only otherwise is the tree searched (one pick per task:
+	 * the common cases stay O(1)).
+	 */
+	if (b->cursor <= root)
+		s = root;
+	else if (slot_cmp(b, b->cursor, root) == 0)
+		s = b->cursor;
+	else if (b->cursor + 1 < b->nslots)
+		s = tree_find_from(b, 1, 0, b->size, b->cursor + 1, root);
 	if (s == NO_SLOT)
-		s = root;	/* the lowest-indexed of the ties: wrap */
+		s = root;	/* wrap */
 	b->cursor = s + 1 < b->nslots ? s + 1 : 0;
 	return s;
 }
@@ -723,23 +733,29 @@ balancer_update(struct balancer *b, unsigned slot,
     const struct balance_slot *st)
 {
 	struct bslot	*s;
-	struct bslot	 old;
+	uint64_t	 num, den, k2, dw;
+	uint8_t		 tier;
 
 	if (slot >= b->nslots || st == NULL)
 		return;
 	s = &b->slots[slot];
-	old = *s;
+	/* The key before (not the whole slot: this runs once per task). */
+	tier = s->tier;
+	num = s->num;
+	den = s->den;
+	k2 = s->k2;
+	dw = s->dw;
 	s->st = *st;
 	slot_key(b, s);
 	if (b->strategy == BALANCE_WEIGHTS_POLLING && !b->wp_dirty &&
-	    s->tier != old.tier &&
+	    s->tier != tier &&
 	    (s->tier == TIER_AWAKE || s->tier == TIER_ASLEEP)) {
 		wp_clamp(b, s);
 		slot_key(b, s);
 	}
 	/* The sampler updates cpu and rss often; skip what changes nothing. */
-	if (s->tier == old.tier && s->num == old.num && s->den == old.den &&
-	    s->k2 == old.k2 && s->dw == old.dw)
+	if (s->tier == tier && s->num == num && s->den == den &&
+	    s->k2 == k2 && s->dw == dw)
 		return;
 	tree_set(b, slot);
 }

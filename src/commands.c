@@ -16,6 +16,7 @@
 
 #include "pooltop/balance.h"
 #include "pooltop/commands.h"
+#include "pooltop/config.h"
 #include "pooltop/pool.h"
 
 static const struct {
@@ -335,10 +336,15 @@ cmd_scale(struct engine *e, struct pool *pool, unsigned workers, char *msg,
 	pool_get_info(pool, &info);
 	before = info.workers;
 	rc = pool_scale(pool, workers);
+	if (rc == -EINVAL) {
+		snprintf(msg, msglen, "cannot scale pool %s to %u workers "
+		    "(expected 1 to %u)", pool_name(pool), workers,
+		    POOL_WORKERS_MAX);
+		return rc;
+	}
 	if (rc != 0) {
 		snprintf(msg, msglen, "cannot scale pool %s to %u workers: %s",
-		    pool_name(pool), workers, rc == -EINVAL ?
-		    "out of range" : strerror(-rc));
+		    pool_name(pool), workers, strerror(-rc));
 		return rc;
 	}
 	if (before == workers)
@@ -356,6 +362,7 @@ cmd_strategy(struct engine *e, struct pool *pool, const char *name,
 {
 	enum balance_strategy	 s, before;
 	struct pool_info	 info;
+	const char		*names[BALANCE_NSTRATEGIES], *best;
 	size_t			 o;
 	int			 rc, k;
 	unsigned		 i;
@@ -366,13 +373,19 @@ cmd_strategy(struct engine *e, struct pool *pool, const char *name,
 		    "one of ", name != NULL ? name : "");
 		o = k > 0 && (size_t)k < msglen ? (size_t)k : 0;
 		for (i = 0; i < BALANCE_NSTRATEGIES && o < msglen; i++) {
+			names[i] = balance_strategy_name(i);
 			k = snprintf(msg + o, msglen - o, "%s%s", i == 0 ? "" :
-			    ", ", balance_strategy_name(i));
+			    ", ", names[i]);
 			if (k < 0)
 				break;
 			o += (size_t)k;
 		}
-		if (o < msglen)
+		/* The config parser's "did you mean", for the same typos. */
+		best = config_suggest(name, names, i);
+		if (o < msglen && best != NULL)
+			snprintf(msg + o, msglen - o, "; did you mean \"%s\"?)",
+			    best);
+		else if (o < msglen)
 			snprintf(msg + o, msglen - o, ")");
 		return -EINVAL;
 	}
@@ -392,5 +405,34 @@ cmd_strategy(struct engine *e, struct pool *pool, const char *name,
 		snprintf(msg, msglen, "pool %s: strategy %s -> %s",
 		    pool_name(pool), balance_strategy_name(before),
 		    balance_strategy_name(s));
+	return 0;
+}
+
+int
+cmd_reload(struct engine *e, struct pool *pool, pool_reload_cb cb, void *arg,
+    char *msg, size_t msglen)
+{
+	const struct pool_spec	*spec = pool_get_spec(pool);
+	const char		*mode = spec->reload == POOL_RELOAD_RESTART ?
+				    "restart" : "rolling";
+	struct pool_info	 info;
+	int			 rc;
+
+	(void)e;
+	pool_get_info(pool, &info);
+	rc = pool_reload(pool, cb, arg);
+	if (rc != 0) {
+		snprintf(msg, msglen, "cannot reload pool %s: %s",
+		    pool_name(pool), rc == -ESHUTDOWN ? "pool stopping" :
+		    strerror(-rc));
+		return rc;
+	}
+	if (info.reloading)
+		snprintf(msg, msglen, "pool %s is reloading: another %s "
+		    "reload follows it", pool_name(pool), mode);
+	else
+		snprintf(msg, msglen, "reloading pool %s (%s, %u worker%s)",
+		    pool_name(pool), mode, info.workers,
+		    info.workers == 1 ? "" : "s");
 	return 0;
 }

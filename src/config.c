@@ -38,10 +38,12 @@
 #define CONFIG_MAX_LINE		16384		/* bytes in a line */
 #define CONFIG_MAX_FILE		(1u << 20)	/* bytes in a file */
 #define CONFIG_MAX_NAME		64		/* bytes in a pool name */
-#define CONFIG_MAX_WORKERS	4096
+#define CONFIG_MAX_WORKERS	POOL_WORKERS_MAX	/* 4096, as pool_scale() */
 #define CONFIG_MAX_WEIGHT	1000000
 #define CONFIG_MAX_SOCKET	107		/* sun_path minus the NUL */
 #define CONFIG_QUOTE_MAX	60		/* bytes shown of a value */
+#define CONFIG_MAX_LOCKS	64		/* locks per pool (lock.h) */
+#define CONFIG_MAX_LOCK_NAME	63		/* bytes in a lock name */
 
 enum section_kind {
 	SECTION_NONE,		/* before the first header */
@@ -56,6 +58,7 @@ enum key_type {
 	KEY_COMMAND,
 	KEY_SHELL,
 	KEY_PATH,
+	KEY_FILE,		/* a file's path: log_file */
 	KEY_ENV,
 	KEY_UINT,
 	KEY_DURATION,
@@ -68,6 +71,9 @@ enum key_type {
 	KEY_SIGNAL,
 	KEY_MODE,
 	KEY_SOCKET,
+	KEY_WATCH_LIST,		/* "a, b, c": watch, watch_ignore */
+	KEY_RELOAD_MODE,
+	KEY_LOCKS,
 };
 
 #define KEY_TASKS	0x1	/* only where tasks are sent: not [service] */
@@ -112,7 +118,7 @@ static const struct key_def pool_keys[] = {
 	{ "handshake", KEY_DURATION, SPEC(handshake_ms), 1, UINT64_MAX,
 	    KEY_TASKS, "at least 1ms" },
 	{ "idle_sleep", KEY_DURATION, SPEC(idle_sleep_ms), 0, UINT64_MAX,
-	    KEY_OFF, NULL },
+	    KEY_TASKS | KEY_OFF, NULL },
 	{ "restart", KEY_RESTART, SPEC(restart), 0, 0, 0, NULL },
 	{ "max_restarts", KEY_UINT, SPEC(max_restarts), 1, 1000000, 0, NULL },
 	{ "restart_window", KEY_DURATION, SPEC(restart_window_ms), 1,
@@ -125,6 +131,18 @@ static const struct key_def pool_keys[] = {
 	    NULL },
 	{ "tree", KEY_BOOL, SPEC(tree), 0, 0, 0, NULL },
 	{ "log_lines", KEY_UINT, SPEC(log_lines), 1, 1000000, 0, NULL },
+	{ "log_file", KEY_FILE, SPEC(log_file), 0, 0, 0, NULL },
+	{ "log_max", KEY_SIZE, SPEC(log_max), 1024, UINT64_MAX, KEY_OFF,
+	    "at least 1K, or off" },
+	{ "log_keep", KEY_UINT, SPEC(log_keep), 0, 100, 0, NULL },
+	{ "watch", KEY_WATCH_LIST, SPEC(watch), 0, 0, 0, NULL },
+	{ "watch_ignore", KEY_WATCH_LIST, SPEC(watch_ignore), 0, 0, 0, NULL },
+	{ "watch_delay", KEY_DURATION, SPEC(watch_delay_ms), 0, 3600000, 0,
+	    "from 0ms to 1h" },
+	{ "reload", KEY_RELOAD_MODE, SPEC(reload), 0, 0, 0, NULL },
+	{ "locks", KEY_LOCKS, 0, 0, 0, 0, 0, NULL },
+	{ "log_rate_limit", KEY_UINT, SPEC(log_rate_limit), 0, 100000000, 0,
+	    NULL },
 };
 #define NPOOL_KEYS (sizeof pool_keys / sizeof pool_keys[0])
 
@@ -159,6 +177,14 @@ static const struct {
 };
 
 static const struct {
+	const char		*name;
+	enum pool_reload_mode	 value;
+} reload_words[] = {
+	{ "rolling", POOL_RELOAD_ROLLING },
+	{ "restart", POOL_RELOAD_RESTART },
+};
+
+static const struct {
 	const char	*name;
 	enum pool_mode	 value;
 } mode_words[] = {
@@ -189,6 +215,9 @@ struct pool_entry {
 	bool		 shell;
 	int		 min_workers_line;	/* 0: not set */
 	int		 weights_line;
+	int		 log_file_line;		/* 0: not set */
+	int		 log_rotate_line;	/* log_max or log_keep; 0: not set */
+	int		 cwd_line;		/* 0: not set */
 };
 
 /* A key already set in the current section. */
@@ -431,6 +460,12 @@ names_join(char *buf, size_t size, const char *const *names, size_t n)
 		first = false;
 	}
 	return buf;
+}
+
+const char *
+config_suggest(const char *word, const char *const *names, size_t n)
+{
+	return word != NULL ? closest(word, names, n) : NULL;
 }
 
 /* "; did you mean \"b\"?" when word is near one of names, else "". */
@@ -924,6 +959,38 @@ empty:
 	    "program and its arguments)");
 }
 
+/*
+ * log_max and log_keep need a log_file, and two pools cannot share one
+ * (each would rotate the other's file away).
+ */
+static void
+entry_check_log(struct parser *p, struct pool_entry *e)
+{
+	char		 label[LABEL_SIZE], other[LABEL_SIZE];
+	struct quoted	 q;
+	size_t		 i;
+
+	if (e->spec.log_file == NULL) {
+		if (e->log_rotate_line != 0)
+			parser_error(p, e->log_rotate_line, "log_max and "
+			    "log_keep rotate a log_file, and %s has none "
+			    "(expected log_file = PATH)", entry_label(e, label,
+			    sizeof label));
+		return;
+	}
+	for (i = 0; i < p->nentries && &p->entries[i] != e; i++) {
+		if (p->entries[i].spec.log_file == NULL ||
+		    strcmp(p->entries[i].spec.log_file, e->spec.log_file) != 0)
+			continue;
+		parser_error(p, e->log_file_line, "log_file %s is already the "
+		    "log file of %s (line %d): give %s a file of its own",
+		    quote(&q, e->spec.log_file), entry_label(&p->entries[i],
+		    other, sizeof other), p->entries[i].log_file_line,
+		    entry_label(e, label, sizeof label));
+		return;
+	}
+}
+
 /* Checks what depends on several keys, once the section is complete. */
 static void
 entry_finish(struct parser *p, struct pool_entry *e)
@@ -944,6 +1011,7 @@ entry_finish(struct parser *p, struct pool_entry *e)
 		parser_error(p, e->weights_line, "weights lists %zu weights "
 		    "for %u workers (expected at most %u)", e->spec.nweights,
 		    e->spec.workers, e->spec.workers);
+	entry_check_log(p, e);
 }
 
 /* ---- keys -------------------------------------------------------------- */
@@ -992,6 +1060,84 @@ key_weights(struct parser *p, int line, struct pool_entry *e,
 	e->spec.weights = w;
 	e->spec.nweights = n;
 	e->weights_line = line;
+}
+
+/*
+ * Reads "db, cache" into the spec's lock names: at most CONFIG_MAX_LOCKS,
+ * each 1..CONFIG_MAX_LOCK_NAME of [A-Za-z0-9_.-], none twice.
+ */
+static void
+key_locks(struct parser *p, int line, struct pool_entry *e,
+    const char *value)
+{
+	char		**names = NULL, *copy, *item, *save = NULL, *end;
+	const char	 *c;
+	size_t		  n = 0, ncommas = 0, i;
+	struct quoted	  q;
+
+	for (i = 0; value[i] != '\0'; i++)
+		ncommas += value[i] == ',';
+	if (ncommas + 1 > CONFIG_MAX_LOCKS) {
+		parser_error(p, line, "too many locks in locks (%zu; expected "
+		    "at most %d)", ncommas + 1, CONFIG_MAX_LOCKS);
+		return;
+	}
+	if ((copy = strdup(value)) == NULL ||
+	    (names = calloc(ncommas + 1, sizeof *names)) == NULL) {
+		free(copy);
+		p->oom = true;
+		return;
+	}
+	for (item = copy; item != NULL; item = save) {
+		if ((save = strchr(item, ',')) != NULL)
+			*save++ = '\0';
+		while (isspace((unsigned char)*item))
+			item++;
+		for (end = item + strlen(item); end > item &&
+		    isspace((unsigned char)end[-1]); end--)
+			;
+		*end = '\0';
+		for (c = item; *c != '\0'; c++) {
+			if (!((*c >= 'a' && *c <= 'z') ||
+			    (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || *c == '_' ||
+			    *c == '.' || *c == '-'))
+				break;
+		}
+		if (*item == '\0' || *c != '\0' ||
+		    strlen(item) > CONFIG_MAX_LOCK_NAME) {
+			parser_error(p, line, "bad lock name %s in locks "
+			    "(expected names of 1 to %d letters, digits, '_', "
+			    "'.' or '-', separated by commas)", quote(&q, item),
+			    CONFIG_MAX_LOCK_NAME);
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(names[i], item) == 0) {
+				parser_error(p, line, "lock %s is named twice "
+				    "in locks", quote(&q, item));
+				goto fail;
+			}
+		}
+		if ((names[n] = strdup(item)) == NULL) {
+			p->oom = true;
+			goto fail;
+		}
+		n++;
+	}
+	free(copy);
+	for (i = 0; i < e->spec.nlocks; i++)
+		free(e->spec.locks[i]);
+	free(e->spec.locks);
+	e->spec.locks = names;
+	e->spec.nlocks = n;
+	return;
+
+fail:
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+	free(copy);
 }
 
 /* Reads "INITIAL[, MAX]" into the spec's backoff. */
@@ -1148,6 +1294,74 @@ key_strategy(struct parser *p, int line, struct pool_entry *e,
 	value_word(p, line, "strategy", value, names, BALANCE_NSTRATEGIES, &i);
 }
 
+/*
+ * Reads "a, b, c" (watch: paths; watch_ignore: globs) into the spec's
+ * array for that key, replacing what it held.
+ */
+static void
+key_watch_list(struct parser *p, int line, struct pool_entry *e,
+    const struct key_def *k, const char *value)
+{
+	bool		 paths = k->offset == offsetof(struct pool_spec, watch);
+	const char	*expected = paths ? "files or directories separated "
+			    "by commas, such as \"src, app.py\"" : "patterns "
+			    "separated by commas, such as \"*.pyc, .git\"";
+	char		***field = paths ? &e->spec.watch :
+			    &e->spec.watch_ignore;
+	size_t		*count = paths ? &e->spec.nwatch :
+			    &e->spec.nwatch_ignore;
+	char		**v = NULL, *copy, *item, *next, *end;
+	size_t		 n = 0, ncommas = 0, i;
+
+	if (value[0] == '\0') {
+		parser_error(p, line, "empty value for %s (expected %s)",
+		    k->name, expected);
+		return;
+	}
+	for (i = 0; value[i] != '\0'; i++)
+		ncommas += value[i] == ',';
+	if ((copy = strdup(value)) == NULL ||
+	    (v = calloc(ncommas + 1, sizeof *v)) == NULL) {
+		free(copy);
+		p->oom = true;
+		return;
+	}
+	/* Empty items are mistakes: walk the commas by hand. */
+	for (item = copy; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		while (isspace((unsigned char)*item))
+			item++;
+		for (end = item + strlen(item); end > item &&
+		    isspace((unsigned char)end[-1]); end--)
+			;
+		*end = '\0';
+		if (*item == '\0') {
+			parser_error(p, line, "an empty %s in %s (expected %s)",
+			    paths ? "path" : "pattern", k->name, expected);
+			goto fail;
+		}
+		if ((v[n] = strdup(item)) == NULL) {
+			p->oom = true;
+			goto fail;
+		}
+		n++;
+	}
+	free(copy);
+	for (i = 0; i < *count; i++)
+		free((*field)[i]);
+	free(*field);
+	*field = v;
+	*count = n;
+	return;
+
+fail:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(copy);
+}
+
 /* Replaces a string field; reports an empty value. */
 static void
 value_string(struct parser *p, int line, const char *key, const char *value,
@@ -1281,12 +1495,18 @@ pool_key(struct parser *p, int line, const char *key, const char *value)
 	}
 	if (service && (k->flags & KEY_TASKS)) {
 		parser_error(p, line, "key %s does not apply to %s (services "
-		    "take no tasks)", quote(&q, key),
-		    section_label(p, label, sizeof label));
+		    "take no tasks%s)", quote(&q, key),
+		    section_label(p, label, sizeof label),
+		    k->offset == offsetof(struct pool_spec, idle_sleep_ms) ?
+		    ", and only a task wakes a worker that idle_sleep put to "
+		    "sleep" : "");
 		return;
 	}
 	if (!seen_add(p, line, key))
 		return;
+	if (k->offset == offsetof(struct pool_spec, log_max) ||
+	    k->offset == offsetof(struct pool_spec, log_keep))
+		e->log_rotate_line = line;
 
 	switch (k->type) {
 	case KEY_COMMAND:
@@ -1309,6 +1529,12 @@ pool_key(struct parser *p, int line, const char *key, const char *value)
 		break;
 	case KEY_PATH:
 		value_string(p, line, key, value, &e->spec.cwd, "a directory");
+		e->cwd_line = line;
+		break;
+	case KEY_FILE:
+		value_string(p, line, key, value,
+		    (char **)((char *)&e->spec + k->offset), "a file's path");
+		e->log_file_line = line;
 		break;
 	case KEY_ENV:
 		key_env(p, line, e, key, value);
@@ -1357,6 +1583,22 @@ pool_key(struct parser *p, int line, const char *key, const char *value)
 		if (value_word(p, line, "mode", value, modes, NITEMS(modes),
 		    &i))
 			e->spec.mode = mode_words[i].value;
+		break;
+	}
+	case KEY_LOCKS:
+		key_locks(p, line, e, value);
+		break;
+	case KEY_WATCH_LIST:
+		key_watch_list(p, line, e, k, value);
+		break;
+	case KEY_RELOAD_MODE: {
+		const char	*modes[NITEMS(reload_words)];
+
+		for (i = 0; i < NITEMS(reload_words); i++)
+			modes[i] = reload_words[i].name;
+		if (value_word(p, line, "reload", value, modes, NITEMS(modes),
+		    &i))
+			e->spec.reload = reload_words[i].value;
 		break;
 	}
 	case KEY_SOCKET:
@@ -1743,9 +1985,12 @@ config_parse(struct config *cfg, const char *name, const char *text,
 	}
 
 	if ((cfg->path = strdup(name)) == NULL ||
-	    (cfg->pools = calloc(p.nentries, sizeof *cfg->pools)) == NULL) {
+	    (cfg->pools = calloc(p.nentries, sizeof *cfg->pools)) == NULL ||
+	    (cfg->lines = calloc(p.nentries, sizeof *cfg->lines)) == NULL) {
 		free(cfg->path);
+		free(cfg->pools);
 		cfg->path = NULL;
+		cfg->pools = NULL;
 		if (err != NULL)
 			fprintf(err, "%s: out of memory\n", name);
 		parser_free(&p);
@@ -1755,6 +2000,10 @@ config_parse(struct config *cfg, const char *name, const char *text,
 	for (i = 0; i < p.nentries; i++) {
 		cfg->pools[i] = p.entries[i].spec;
 		pool_spec_init(&p.entries[i].spec);
+		cfg->lines[i].section = p.entries[i].line;
+		cfg->lines[i].command = p.entries[i].command_line;
+		cfg->lines[i].cwd = p.entries[i].cwd_line;
+		cfg->lines[i].service = p.entries[i].kind == SECTION_SERVICE;
 	}
 	cfg->npools = p.nentries;
 	cfg->global = p.global;
@@ -1863,6 +2112,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->npools; i++)
 		pool_spec_release(&cfg->pools[i]);
 	free(cfg->pools);
+	free(cfg->lines);
 	free(cfg->path);
 	free(cfg->global.socket);
 	memset(cfg, 0, sizeof *cfg);

@@ -28,8 +28,12 @@
 #include "pooltop/balance.h"
 #include "pooltop/commands.h"
 #include "pooltop/ctl.h"
+#include "pooltop/logtail.h"
 #include "pooltop/pool.h"
 #include "pooltop/sampler.h"
+
+_Static_assert(CTL_MAX_SCALE == POOL_WORKERS_MAX,
+    "ctl scale takes the engine's worker range");
 
 #ifndef POOLTOP_VERSION
 #define POOLTOP_VERSION "unknown"
@@ -42,6 +46,10 @@
 #define CTL_MAX_WRITES		256	/* replies being written per connection */
 #define CTL_READ_CHUNK		65536
 #define CTL_MAX_REPLY		(CTL_MAX_REQUEST + 65536)	/* client side */
+#define CTL_LOGS_BACKLOG	(8u << 20)	/* bytes of a logs backlog reply */
+#define CTL_LOGS_BATCH		(64u * 1024)	/* bytes of a follow reply */
+#define CTL_LOGS_QUEUED		(256u * 1024)	/* a follower's unsent bytes before
+						   the server waits for it */
 
 /* ---- parser ---------------------------------------------------------------- */
 
@@ -153,8 +161,57 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "scale", CTL_OP_SCALE, 3, 3, "scale POOL N" },
 	{ "strategy", CTL_OP_STRATEGY, 3, 3, "strategy POOL NAME" },
 	{ "ping", CTL_OP_PING, 1, 1, "ping" },
+	{ "logs", CTL_OP_LOGS, 1, 4, "logs [lines=N] [follow] [TARGET]" },
+	{ "reload", CTL_OP_RELOAD, 2, 2, "reload POOL" },
 };
 #define CTL_NVERBS (sizeof ctl_verbs / sizeof ctl_verbs[0])
+
+/* The arguments of logs: [lines=N] [follow] [TARGET], in any order. */
+static int
+ctl_parse_logs(struct ctl_request *req, const char **word,
+    const size_t *wlen, size_t nw, char *err, size_t errlen)
+{
+	char		q[64];
+	uint64_t	n;
+	size_t		i;
+	bool		lines = false;
+
+	req->lines = CTL_LOGS_LINES;
+	for (i = 1; i < nw; i++) {
+		if (wlen[i] >= 6 && memcmp(word[i], "lines=", 6) == 0) {
+			if (lines) {
+				ctl_errf(err, errlen, "bad logs request: "
+				    "lines given twice");
+				return -1;
+			}
+			if (ctl_parse_u64(word[i] + 6, wlen[i] - 6,
+			    CTL_LOGS_MAX_LINES, &n) != 0) {
+				ctl_errf(err, errlen, "bad logs request: lines "
+				    "\"%s\" (expected a number from 0 to %d)",
+				    ctl_quote(word[i] + 6, wlen[i] - 6, q,
+				    sizeof q), CTL_LOGS_MAX_LINES);
+				return -1;
+			}
+			req->lines = (size_t)n;
+			lines = true;
+		} else if (strcmp(word[i], "follow") == 0) {
+			if (req->follow) {
+				ctl_errf(err, errlen, "bad logs request: "
+				    "follow given twice");
+				return -1;
+			}
+			req->follow = true;
+		} else if (req->target != NULL) {
+			ctl_errf(err, errlen, "bad logs request: a second "
+			    "target \"%s\" (expected one POOL, POOL/N or pid "
+			    "at most)", ctl_quote(word[i], wlen[i], q,
+			    sizeof q));
+			return -1;
+		} else
+			req->target = word[i];
+	}
+	return 0;
+}
 
 /* Checks the arguments of a parsed header and fills the request. */
 static int
@@ -176,8 +233,9 @@ ctl_parse_words(struct ctl_request *req, const char **word,
 	}
 	if (v == NULL) {
 		ctl_errf(err, errlen, "unknown request \"%s\" (expected send, "
-		    "list, kill, sleep, wake, restart, scale, strategy or "
-		    "ping)", ctl_quote(word[0], wlen[0], q, sizeof q));
+		    "list, kill, sleep, wake, restart, scale, strategy, logs, "
+		    "reload or ping)", ctl_quote(word[0], wlen[0], q,
+		    sizeof q));
 		return -1;
 	}
 	if (nw < v->min_words || nw > v->max_words) {
@@ -280,9 +338,10 @@ ctl_parse_words(struct ctl_request *req, const char **word,
 		break;
 	case CTL_OP_SCALE:
 		req->pool = word[1];
-		if (ctl_parse_u64(word[2], wlen[2], CTL_MAX_SCALE, &n) != 0) {
+		if (ctl_parse_u64(word[2], wlen[2], CTL_MAX_SCALE, &n) != 0 ||
+		    n == 0) {
 			ctl_errf(err, errlen, "bad scale request: worker "
-			    "count \"%s\" (expected a number from 0 to %d)",
+			    "count \"%s\" (expected a number from 1 to %d)",
 			    ctl_quote(word[2], wlen[2], q, sizeof q),
 			    CTL_MAX_SCALE);
 			return -1;
@@ -294,6 +353,13 @@ ctl_parse_words(struct ctl_request *req, const char **word,
 		req->strategy = word[2];
 		break;
 	case CTL_OP_PING:
+		break;
+	case CTL_OP_LOGS:
+		if (ctl_parse_logs(req, word, wlen, nw, err, errlen) != 0)
+			return -1;
+		break;
+	case CTL_OP_RELOAD:
+		req->pool = word[1];
 		break;
 	}
 	return 0;
@@ -534,6 +600,8 @@ struct ctl_conn {
 	bool			 eof;	/* the client sent all it will */
 	bool			 fatal;	/* close once the replies are out */
 	bool			 closing;
+	struct logtail		*logs;	/* logs follow: the reader of the rings */
+	bool			 following;	/* no more requests are read */
 };
 
 struct ctl_write {
@@ -554,6 +622,11 @@ struct ctl_server {
 	unsigned		 nopen;	/* handles not yet closed */
 	bool			 closing;
 	struct ctl_request	 req;	/* scratch for the parser */
+	/* logs follow: new lines are sent from an idle callback. */
+	uv_idle_t		 idle;
+	bool			 idle_open;
+	bool			 listening;	/* to the engine's events */
+	size_t			 nfollowers;
 };
 
 static void	ctl_connection_cb(uv_stream_t *, int);
@@ -564,6 +637,9 @@ static void	ctl_conn_close_cb(uv_handle_t *);
 static void	ctl_listener_close_cb(uv_handle_t *);
 static void	ctl_task_cb(bool, const void *, size_t, void *);
 static void	ctl_conn_process(struct ctl_conn *);
+static void	ctl_logs_event_cb(const struct pool_event *, void *);
+static void	ctl_logs_idle_cb(uv_idle_t *);
+static void	ctl_logs_stop(struct ctl_conn *);
 
 /* Encodes a reply frame: length, "ok\n" or "error\n", data. */
 static uint8_t *
@@ -610,6 +686,7 @@ ctl_conn_close(struct ctl_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	ctl_logs_stop(c);
 	for (p = c->head; p != NULL; p = next) {
 		next = p->next;
 		if (p->done) {
@@ -636,6 +713,7 @@ ctl_conn_close_cb(uv_handle_t *h)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	logtail_free(c->logs);
 	free(c->buf);
 	free(c);
 	srv->nopen--;
@@ -650,6 +728,8 @@ ctl_conn_update_reading(struct ctl_conn *c)
 
 	want = !c->closing && !c->eof && !c->fatal && !c->stalled &&
 	    c->npending < CTL_MAX_PENDING && c->nwrites < CTL_MAX_WRITES;
+	if (c->following)
+		want = !c->closing;	/* only to see the client leave */
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->pipe, ctl_alloc_cb,
 		    ctl_read_cb) == 0)
@@ -738,6 +818,8 @@ ctl_write_cb(uv_write_t *req, int status)
 		return;
 	}
 	ctl_conn_flush(c);
+	if (c->following && !c->closing && !c->srv->closing)
+		uv_idle_start(&c->srv->idle, ctl_logs_idle_cb);
 }
 
 /* Queues a new pending reply at the tail of the FIFO. */
@@ -800,6 +882,14 @@ ctl_task_cb(bool ok, const void *data, size_t len, void *arg)
 	}
 	ctl_pending_finish(p, ok, data, len);
 	ctl_conn_flush(c);
+}
+
+/* A reload ended: its outcome is the reply (as a task's result is). */
+static void
+ctl_reload_cb(struct pool *pool, bool ok, const char *text, void *arg)
+{
+	(void)pool;
+	ctl_task_cb(ok, text, strlen(text), arg);
 }
 
 /* Looks a pool up by name; on failure writes "no pool ..." into msg. */
@@ -921,11 +1011,19 @@ ctl_list(struct engine *e, bool json, size_t *len)
 			fprintf(f, ", \"workers\": %u, \"live\": %u, "
 			    "\"queued\": %zu, \"queue_cap\": %zu, "
 			    "\"tasks_done\": %" PRIu64 ", \"errors\": %"
-			    PRIu64 ", \"failed\": %s, \"stopping\": %s}",
+			    PRIu64 ", \"failed\": %s, \"stopping\": %s, "
+			    "\"reloading\": %s, \"reloads\": %u, "
+			    "\"reload_error\": ",
 			    info.workers, info.live, info.queued,
 			    info.queue_cap, info.tasks_done,
 			    info.tasks_failed, info.failed ? "true" : "false",
-			    info.stopping ? "true" : "false");
+			    info.stopping ? "true" : "false",
+			    info.reloading ? "true" : "false", info.reloads);
+			if (info.reload_error != NULL)
+				ctl_json_string(f, info.reload_error);
+			else
+				fprintf(f, "null");
+			fprintf(f, "}");
 		}
 		fprintf(f, "%s],\n  \"workers\": [", np > 0 ? "\n  " : "");
 	}
@@ -1014,6 +1112,146 @@ ctl_list(struct engine *e, bool json, size_t *len)
 	return text;
 }
 
+/* ---- logs ---------------------------------------------------------------- */
+
+/*
+ * Answers "logs": the backlog now, and with follow, the connection
+ * becomes a follower: new lines go out in batches from an idle callback
+ * that engine events start.  A follower's lines wait in the engine's
+ * rings, not here: while the client is slow (its unsent bytes over
+ * CTL_LOGS_QUEUED) nothing more is read for it, and lines the rings drop
+ * meanwhile become a dropped record.
+ */
+static int
+ctl_logs_start(struct ctl_conn *c, const struct ctl_request *req, char *msg,
+    size_t msglen)
+{
+	struct ctl_server	*srv = c->srv;
+	struct engine		*e = srv->engine;
+	struct cmd_target	 t;
+	struct logtail		*tail;
+	struct pool		*pool = NULL;
+	const char		*s = req->target;
+	char			*data;
+	size_t			 len;
+	int			 slot = -1, rc;
+
+	if (s != NULL) {
+		if (strchr(s, '/') != NULL || strspn(s, "0123456789") ==
+		    strlen(s)) {
+			if ((rc = cmd_resolve(e, s, &t, msg, msglen)) != 0)
+				return rc;
+			pool = t.pool;
+			slot = t.slot;
+		} else if ((pool = ctl_find_pool(e, s, msg, msglen)) == NULL)
+			return -ENOENT;
+	}
+	if (logtail_new(&tail, e, pool, slot) != 0 ||
+	    logtail_backlog(tail, req->lines, CTL_LOGS_BACKLOG, &data,
+	    &len) != 0) {
+		logtail_free(tail);
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	ctl_reply_now(c, true, data, len);
+	free(data);
+	if (!req->follow || c->closing) {
+		logtail_free(tail);
+		return 0;
+	}
+	if (!srv->idle_open) {
+		uv_idle_init(srv->loop, &srv->idle);
+		srv->idle.data = srv;
+		srv->idle_open = true;
+		srv->nopen++;
+		uv_unref((uv_handle_t *)&srv->idle);
+	}
+	if (!srv->listening) {
+		if (engine_listen(e, ctl_logs_event_cb, srv) != 0) {
+			logtail_free(tail);
+			c->fatal = true;	/* the backlog, then the end */
+			return 0;
+		}
+		srv->listening = true;
+	}
+	c->logs = tail;
+	c->following = true;
+	srv->nfollowers++;
+	/* Lines that came between the backlog and now. */
+	uv_idle_start(&srv->idle, ctl_logs_idle_cb);
+	return 0;
+}
+
+/* A follower leaves (its connection closes). */
+static void
+ctl_logs_stop(struct ctl_conn *c)
+{
+	struct ctl_server	*srv = c->srv;
+
+	if (!c->following)
+		return;
+	c->following = false;
+	if (--srv->nfollowers == 0 && srv->listening) {
+		srv->listening = false;
+		engine_unlisten(srv->engine, ctl_logs_event_cb, srv);
+	}
+}
+
+/* An engine event may come with a new line in some ring: look soon. */
+static void
+ctl_logs_event_cb(const struct pool_event *ev, void *arg)
+{
+	struct ctl_server	*srv = arg;
+
+	if (ev->type == POOL_EV_TASK_STARTED ||
+	    ev->type == POOL_EV_TASK_FINISHED || srv->closing)
+		return;
+	uv_idle_start(&srv->idle, ctl_logs_idle_cb);
+}
+
+/*
+ * Sends each follower that has room a batch of the lines that came;
+ * runs again while some had more than a batch.
+ */
+static void
+ctl_logs_idle_cb(uv_idle_t *h)
+{
+	struct ctl_server	*srv = h->data;
+	struct ctl_conn		*c, *next;
+	char			*data;
+	size_t			 len;
+	bool			 more, again = false;
+	int			 rc;
+
+	uv_idle_stop(h);
+	for (c = srv->conns; c != NULL && !srv->closing; c = next) {
+		next = c->next;
+		if (!c->following || c->closing || c->head != NULL ||
+		    uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
+		    CTL_LOGS_QUEUED)
+			continue;	/* its write callback calls again */
+		if ((rc = logtail_next(c->logs, CTL_LOGS_BATCH, &data, &len,
+		    &more)) != 0) {
+			/* Its pool was removed (a config reload): the end. */
+			ctl_logs_stop(c);
+			c->fatal = true;
+			ctl_reply_str(c, false, rc == -ENOENT ? "the pool was "
+			    "removed (pooltop's config changed)" :
+			    "out of memory");
+			ctl_conn_flush(c);
+			continue;
+		}
+		if (len > 0) {
+			ctl_reply_now(c, true, data, len);
+			ctl_conn_flush(c);
+		}
+		free(data);
+		again |= more;
+	}
+	if (again && !srv->closing)
+		uv_idle_start(h, ctl_logs_idle_cb);
+}
+
 /* Runs a parsed request; its reply joins the connection's FIFO. */
 static void
 ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req)
@@ -1094,6 +1332,24 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req)
 		    POOLTOP_VERSION, (long)getpid());
 		rc = 0;
 		break;
+	case CTL_OP_LOGS:
+		if ((rc = ctl_logs_start(c, req, msg, sizeof msg)) == 0)
+			return;
+		break;
+	case CTL_OP_RELOAD:
+		/* Answered when the reload ends, with its outcome. */
+		if ((pool = ctl_find_pool(e, req->pool, msg, sizeof msg)) ==
+		    NULL) {
+			rc = -ENOENT;
+			break;
+		}
+		if ((p = ctl_pending_add(c)) == NULL) {
+			ctl_conn_close(c);
+			return;
+		}
+		if (cmd_reload(e, pool, ctl_reload_cb, p, msg, sizeof msg) != 0)
+			ctl_pending_finish(p, false, msg, strlen(msg));
+		return;
 	default:
 		rc = -EINVAL;
 		snprintf(msg, sizeof msg, "unknown request");
@@ -1122,7 +1378,8 @@ ctl_conn_process(struct ctl_conn *c)
 	c->processing = true;
 	do {
 		c->stalled = false;
-		while (!c->closing && !c->fatal && off < c->len) {
+		while (!c->closing && !c->fatal && !c->following &&
+		    off < c->len) {
 			if (c->npending >= CTL_MAX_PENDING ||
 			    c->nwrites >= CTL_MAX_WRITES) {
 				c->stalled = true;
@@ -1152,6 +1409,8 @@ ctl_conn_process(struct ctl_conn *c)
 	c->processing = false;
 	if (c->closing)
 		return;
+	if (c->following)
+		off = c->len;	/* nothing after a follow is read */
 	if (off > 0) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;
@@ -1209,6 +1468,11 @@ ctl_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0)
 		return;
+	if (nread == UV_EOF && c->following) {
+		/* The follower is done. */
+		ctl_conn_close(c);
+		return;
+	}
 	if (nread == UV_EOF) {
 		/* Half-close: answer what was asked, then close. */
 		c->eof = true;
@@ -1436,6 +1700,14 @@ ctl_server_free(struct ctl_server *srv)
 		unlink(srv->path);
 	for (c = srv->conns; c != NULL; c = c->next)
 		ctl_conn_close(c);
+	if (srv->listening) {
+		srv->listening = false;
+		engine_unlisten(srv->engine, ctl_logs_event_cb, srv);
+	}
+	if (srv->idle_open) {
+		srv->idle_open = false;
+		uv_close((uv_handle_t *)&srv->idle, ctl_listener_close_cb);
+	}
 	uv_close((uv_handle_t *)&srv->listener, ctl_listener_close_cb);
 }
 
@@ -1522,49 +1794,14 @@ ctl_recv_all(int fd, void *buf, size_t len)
 }
 
 int
-ctl_call(int fd, const char *const *words, const size_t *lens,
-    size_t nwords, const void *payload, size_t payload_len,
-    struct ctl_reply *reply, char *err, size_t errlen)
+ctl_read_reply(int fd, struct ctl_reply *reply, char *err, size_t errlen)
 {
-	char		 hdr[CTL_MAX_HEADER];
 	uint8_t		 lenbuf[CTL_LEN_SIZE], *body;
-	struct iovec	 iov[3];
-	size_t		 pos = 0, i, total;
 	uint32_t	 rlen;
+	size_t		 pos;
 	int		 rc;
 
 	memset(reply, 0, sizeof *reply);
-	for (i = 0; i < nwords; i++) {
-		if (i > 0) {
-			if (pos + 1 >= sizeof hdr)
-				goto too_long;
-			hdr[pos++] = ' ';
-		}
-		if (ctl_encode_word(hdr, sizeof hdr - 1, &pos, words[i],
-		    lens != NULL ? lens[i] : strlen(words[i])) != 0)
-			goto too_long;
-	}
-	hdr[pos++] = '\n';
-	total = pos + payload_len;
-	if (payload_len > CTL_MAX_PAYLOAD || total > CTL_MAX_REQUEST) {
-		ctl_errf(err, errlen, "payload of %zu bytes is over the limit "
-		    "of %u bytes", payload_len, CTL_MAX_PAYLOAD);
-		return -E2BIG;
-	}
-	ctl_put_be32(lenbuf, (uint32_t)total);
-	iov[0].iov_base = lenbuf;
-	iov[0].iov_len = sizeof lenbuf;
-	iov[1].iov_base = hdr;
-	iov[1].iov_len = pos;
-	iov[2].iov_base = (void *)(uintptr_t)payload;
-	iov[2].iov_len = payload_len;
-	rc = ctl_send_all(fd, iov, payload_len > 0 ? 3 : 2);
-	if (rc != 0) {
-		ctl_errf(err, errlen, "cannot send the request: %s",
-		    strerror(-rc));
-		return rc;
-	}
-
 	rc = ctl_recv_all(fd, lenbuf, sizeof lenbuf);
 	if (rc == -EPIPE) {
 		ctl_errf(err, errlen, "pooltop closed the connection without "
@@ -1614,6 +1851,51 @@ ctl_call(int fd, const char *const *words, const size_t *lens,
 	reply->data = body;
 	reply->len = rlen - pos;
 	return 0;
+}
+
+int
+ctl_call(int fd, const char *const *words, const size_t *lens,
+    size_t nwords, const void *payload, size_t payload_len,
+    struct ctl_reply *reply, char *err, size_t errlen)
+{
+	char		 hdr[CTL_MAX_HEADER];
+	uint8_t		 lenbuf[CTL_LEN_SIZE];
+	struct iovec	 iov[3];
+	size_t		 pos = 0, i, total;
+	int		 rc;
+
+	memset(reply, 0, sizeof *reply);
+	for (i = 0; i < nwords; i++) {
+		if (i > 0) {
+			if (pos + 1 >= sizeof hdr)
+				goto too_long;
+			hdr[pos++] = ' ';
+		}
+		if (ctl_encode_word(hdr, sizeof hdr - 1, &pos, words[i],
+		    lens != NULL ? lens[i] : strlen(words[i])) != 0)
+			goto too_long;
+	}
+	hdr[pos++] = '\n';
+	total = pos + payload_len;
+	if (payload_len > CTL_MAX_PAYLOAD || total > CTL_MAX_REQUEST) {
+		ctl_errf(err, errlen, "payload of %zu bytes is over the limit "
+		    "of %u bytes", payload_len, CTL_MAX_PAYLOAD);
+		return -E2BIG;
+	}
+	ctl_put_be32(lenbuf, (uint32_t)total);
+	iov[0].iov_base = lenbuf;
+	iov[0].iov_len = sizeof lenbuf;
+	iov[1].iov_base = hdr;
+	iov[1].iov_len = pos;
+	iov[2].iov_base = (void *)(uintptr_t)payload;
+	iov[2].iov_len = payload_len;
+	rc = ctl_send_all(fd, iov, payload_len > 0 ? 3 : 2);
+	if (rc != 0) {
+		ctl_errf(err, errlen, "cannot send the request: %s",
+		    strerror(-rc));
+		return rc;
+	}
+	return ctl_read_reply(fd, reply, err, errlen);
 
 too_long:
 	ctl_errf(err, errlen, "request too long (the header line takes at "

@@ -35,6 +35,7 @@
 #include "ring.h"
 
 #define ENGINE_LOG_LINE_MAX	4096	/* a log line is cut there */
+#define ENGINE_LOG_PARTIAL_MS	200	/* a line with no newline yet goes out after this */
 #define ENGINE_SCRATCH_SIZE	(64u * 1024)
 #define ENGINE_PIN_MAX		65536	/* sticky keys remembered per pool */
 #define ENGINE_MAX_PARALLEL	65536	/* parallel_jobs cap */
@@ -50,6 +51,9 @@ struct pin;
 struct broadcast;
 struct proto_msg;
 struct sampler;
+struct pool_log;
+struct lockset;
+struct reload;
 
 TAILQ_HEAD(task_list, task);
 TAILQ_HEAD(worker_list, worker);
@@ -107,6 +111,8 @@ struct task {
 	struct broadcast *bc;		/* a part of this broadcast, or NULL */
 	unsigned	 bc_idx;
 	pid_t		 ran_pid;
+	int		 avoid_slot;	/* retried after its worker died there: another
+					   slot's worker takes it when one can (-1: any) */
 	uint8_t		 data[];	/* name, key, payload */
 };
 
@@ -136,8 +142,14 @@ enum stop_why {
 	STOP_NONE,
 	STOP_POOL,		/* engine_stop: no restart */
 	STOP_SCALE,		/* pool_scale down: slot removed */
-	STOP_RESTART,		/* pool_worker_restart: respawn at once, not a failure */
-	STOP_FAILURE,		/* protocol error, no handshake, memory: respawn as after a crash */
+	STOP_RESTART,		/* pool_worker_restart, memory_limit, a task that got no
+				   reply after its timeout: respawn at once (whatever
+				   restart says), not a failure */
+	STOP_FAILURE,		/* protocol error, no handshake, flooding:
+				   respawn as after a crash */
+	STOP_RELOAD,		/* replaced by a reload (reload.c says what follows) */
+	STOP_LIMIT,		/* could not start for lack of descriptors, processes
+				   or memory: back off and retry, not a crash */
 };
 
 struct worker {
@@ -178,8 +190,8 @@ struct worker {
 	uv_pipe_t	 out;		/* its stdout */
 	uv_pipe_t	 err;		/* its stderr */
 	uv_timer_t	 timer;		/* handshake, then stop deadlines */
-	uv_timer_t	 idle_timer;	/* lifecycle.c */
-	uv_write_t	 wreq;
+	uv_timer_t	*idle_timer;	/* lifecycle.c, made when first armed */
+	uv_write_t	*wreq;		/* while a uv_write is under way */
 
 	struct buf	 obuf;		/* requests not yet written */
 	struct buf	 wbuf;		/* requests handed to uv_write */
@@ -187,6 +199,7 @@ struct worker {
 	size_t		 ibuf_need;	/* bytes of the frame being read, if known */
 	char		*line[2];	/* partial stdout / stderr line */
 	size_t		 line_len[2];
+	uv_timer_t	 line_timer;	/* flushes a partial line after ENGINE_LOG_PARTIAL_MS */
 
 	struct task	**table;	/* in flight, indexed by wid & mask */
 	uint32_t	 mask;
@@ -196,6 +209,10 @@ struct worker {
 	struct task_list pending;	/* keyed or broadcast tasks waiting for room */
 	size_t		 npending;
 	struct pin_list	 pins;
+	/* guard.c: the output rate check (spec.log_rate_limit) */
+	uint64_t	 log_win_ns;	/* uv_hrtime() at the window's start */
+	uint64_t	 log_win_lines;	/* lines in the window */
+	bool		 log_muted;	/* flooding: its output is dropped */
 };
 
 struct slot {
@@ -212,7 +229,9 @@ struct slot {
 	bool		 failed;	/* given up */
 	bool		 no_respawn;	/* restart = never and it exited */
 	unsigned	 spawned;	/* processes started in this slot */
-	bool		 removing;	/* scaled away: freed once its worker is gone */
+	bool		 removing;	/* scaled away: freed once its workers are gone */
+	unsigned	 others;	/* unreaped processes of the slot other than w
+					   (a reload's new one, old ones stopping) */
 	bool		 restart_due;	/* restart timer armed */
 	bool		 timer_open;
 	uint64_t	 backoff_ms;	/* next restart delay */
@@ -261,6 +280,16 @@ struct pool {
 	unsigned	 starting;	/* spawned, no handshake yet */
 	unsigned	 ready;		/* handshaken, not stopping */
 	char		 errbuf[256];	/* pool_send_error() */
+	bool		 pins_forgetting; /* past ENGINE_PIN_MAX keys once (NOTICE given) */
+	struct pool_log	*log;		/* pool-log.c: spec.log_file; NULL: none */
+	struct lockset	*locks;		/* lock.c: the workers' shared locks; NULL: none */
+	struct reload	*reload;	/* reload.c: watch and reloads; NULL: none yet */
+	/* retire.c: taken out by engine_remove_pool() (RETIRE_*) */
+	int		 retired;
+	unsigned	 retire_open;	/* its handles still closing */
+	engine_removed_cb retire_cb;
+	void		*retire_arg;
+	uv_timer_t	 retire_timer;	/* closed last: marks the end */
 };
 
 struct listener {
@@ -272,6 +301,7 @@ struct engine {
 	uv_loop_t	*loop;
 	struct sampler	*sampler;
 	TAILQ_HEAD(, pool) pools;
+	TAILQ_HEAD(, pool) retired;	/* retire.c: removed, still stopping */
 	size_t		 npools;
 	struct listener	*listeners;
 	size_t		 nlisteners;
@@ -301,6 +331,7 @@ struct engine {
 	uv_check_t	 check;
 	void		*clone_stack;
 	size_t		 clone_stack_size;
+	int		 spawn_errno;	/* of the last start (pool.c), 0: it worked */
 	char		 error[512];
 	uint8_t		 scratch[ENGINE_SCRATCH_SIZE];
 };
@@ -344,6 +375,8 @@ void	 pool_task_fail(struct task *, char *owned_text);
 void	 pool_task_fail_static(struct task *, const char *text);
 void	 pool_task_free(struct task *);
 void	 pool_task_requeue_front(struct pool *, struct task *);
+/* A timed-out task left its worker's table (late reply, or the worker died). */
+void	 pool_task_late_end(struct task *);
 void	 pool_task_started(struct pool *, struct task *);
 void	 pool_task_finished_event(struct task *);
 void	 pool_set_served(struct pool *, const struct proto_msg *);
@@ -368,6 +401,7 @@ int	 worker_spawn(struct slot *, struct worker **out);
 void	 worker_start_task(struct worker *, struct task *);
 void	 worker_assign(struct worker *, struct task *);
 void	 worker_flush(struct worker *);
+void	 worker_trim(struct worker *);
 void	 worker_reap(struct worker *);
 void	 worker_stop(struct worker *, enum stop_why, const char *reason);
 void	 worker_kill(struct worker *, enum stop_why, const char *reason);
@@ -387,5 +421,44 @@ int	 worker_resolve(const struct pool_spec *, char **path, char *err,
 	    size_t errlen);
 void	 worker_exit_text(char *buf, size_t len, int code, int status);
 void	 engine_note_nofile_raised(const struct rlimit *orig);
+
+/* pool-log.c: the pool's log file (spec.log_file). */
+int	 pool_log_open(struct pool *);
+void	 pool_log_write(struct slot *, enum log_stream, const char *, size_t,
+	    uint64_t time_ms);
+void	 pool_log_flush(struct engine *);
+void	 pool_log_close(struct pool *);
+
+/* reload.c: rolling and restart reloads, and the watch that starts them. */
+int	 reload_check_spec(struct engine *, const struct pool_spec *);
+void	 reload_pool_started(struct pool *);
+bool	 reload_worker_up(struct pool *, struct worker *, bool service);
+void	 reload_worker_gone(struct pool *, struct worker *, const char *what);
+void	 reload_pool_stop(struct pool *);
+void	 reload_teardown(struct pool *);
+void	 reload_free(struct pool *);
+void	 reload_info(const struct pool *, struct pool_info *);
+/* pool.c, for reload.c */
+int	 pool_slot_start(struct slot *);
+
+/* retire.c: pools removed or replaced while the engine runs. */
+void	 retire_check(struct engine *);
+void	 retire_force(struct engine *);
+void	 retire_free_all(struct engine *);
+int	 pool_validate(struct engine *, const struct pool_spec *);
+
+/* guard.c: a worker flooding its output is restarted. */
+bool	 guard_log_over(struct worker *, int stream);
+/* Counts a line of output; false: drop it (the worker is flooding). */
+static inline bool
+guard_log_line(struct worker *w, int stream)
+{
+	if (w->log_muted)
+		return (false);
+	if (++w->log_win_lines <= w->pool->spec.log_rate_limit ||
+	    w->pool->spec.log_rate_limit == 0)
+		return (true);
+	return (guard_log_over(w, stream));
+}
 
 #endif

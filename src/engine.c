@@ -178,6 +178,7 @@ engine_new(struct engine **out, uv_loop_t *loop,
 		return (-ENOMEM);
 	e->loop = loop;
 	TAILQ_INIT(&e->pools);
+	TAILQ_INIT(&e->retired);
 	TAILQ_INIT(&e->done);
 	TAILQ_INIT(&e->live);
 	TAILQ_INIT(&e->dirty);
@@ -254,6 +255,7 @@ engine_destroy(struct engine *e)
 		TAILQ_REMOVE(&e->pools, p, link);
 		pool_free_all(p);
 	}
+	retire_free_all(e);
 	if (e->sampler_listening)
 		sampler_unlisten(e->sampler, engine_sampler_cb, e);
 	while (e->task_cache != NULL) {
@@ -470,6 +472,7 @@ engine_turn(struct engine *e)
 		engine_drain(e);
 		engine_flush(e);
 	} while (!TAILQ_EMPTY(&e->done) && ++rounds < 16);
+	pool_log_flush(e);
 }
 
 /*
@@ -598,6 +601,8 @@ engine_check_stopped(struct engine *e)
 {
 	struct pool	*p;
 
+	if (!TAILQ_EMPTY(&e->retired))
+		retire_check(e);
 	if (!e->stopping || e->closing || e->draining ||
 	    !TAILQ_EMPTY(&e->live) || !TAILQ_EMPTY(&e->done))
 		return;
@@ -632,6 +637,7 @@ engine_stop(struct engine *e, engine_stop_cb cb, void *arg)
 	} else {
 		TAILQ_FOREACH(p, &e->pools, link)
 			pool_force_stop(p);
+		retire_force(e);
 	}
 	engine_drain(e);
 	engine_check_stopped(e);
@@ -672,10 +678,11 @@ engine_raise_nofile(void)
 
 /*
  * Descriptors pooltop holds per worker: the request and reply pipes,
- * stdout, stderr and the pidfd.  Starting one briefly takes four more.
+ * stdout, stderr and the pidfd (5), and the two the sampler keeps open
+ * (/proc/PID/stat and statm; tree = yes adds none per worker).
  */
 unsigned
 engine_fds_per_worker(void)
 {
-	return (5);
+	return (7);
 }

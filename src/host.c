@@ -8,6 +8,11 @@
  * are batched in one output buffer and written to fd 4 before the loop
  * blocks again.  Replies from other threads are written at once.  All
  * writes to fd 4 happen under one mutex, so frames never interleave.
+ *
+ * The loop thread's own work takes no lock per request: its batch, its
+ * count of requests handed out and answered, and its cache of request
+ * objects are its alone; the mutex is taken once per loop turn (to write
+ * the batch and look at what other threads did), and by other threads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,7 @@
 #define IN_BASE		(64u << 10)	/* read buffer kept between frames */
 #define OUT_FLUSH	(64u << 10)	/* flush a batch once it is this big */
 #define OUT_DIRECT	(64u << 10)	/* larger payloads skip the buffer */
+#define REQ_CACHE	256		/* request objects kept for reuse */
 
 struct handler {
 	char		*name;		/* NUL-terminated */
@@ -48,6 +55,7 @@ struct pooltop_req {
 	struct pooltop_host	*host;
 	const char		*task;	/* the handler's name */
 	uint32_t		 id;
+	struct pooltop_req	*next;	/* in the host's cache */
 };
 
 struct pooltop_host {
@@ -58,22 +66,28 @@ struct pooltop_host {
 
 	int		 rfd;
 	int		 wfd;
-	uint8_t		*in;		/* read buffer, loop thread only */
+
+	/* The loop thread's alone: */
+	uint8_t		*in;		/* read buffer */
 	size_t		 inlen;
 	size_t		 incap;
+	uint8_t		*out;		/* batched replies (written under lock) */
+	size_t		 outlen;
+	size_t		 outcap;
+	size_t		 handed;	/* requests handed to handlers */
+	size_t		 answered;	/* of those, answered on the loop thread */
+	struct pooltop_req *free_reqs;	/* cache, linked through host */
+	unsigned	 nfree_reqs;
 
 	pthread_mutex_t	 lock;		/* guards everything below */
 	int		 eof;		/* fd 3 closed by the pool */
 	pthread_t	 loop_thread;
 	int		 running;
 	int		 wakefd;	/* eventfd while running, else -1 */
-	int		 quit;
-	int		 werr;		/* first error writing fd 4 */
-	size_t		 pending;	/* requests handed out, not answered */
+	atomic_int	 quit;		/* also read without the lock */
+	atomic_int	 werr;		/* first error writing fd 4 (the same) */
+	size_t		 answered_mt;	/* answered on other threads */
 	struct timer	*timers;	/* sorted by due */
-	uint8_t		*out;		/* batched replies */
-	size_t		 outlen;
-	size_t		 outcap;
 };
 
 /* Writes "pooltop-host (worker POOL/SLOT): ..." and a newline to stderr. */
@@ -142,14 +156,19 @@ pooltop_host_new(void)
 void
 pooltop_host_free(struct pooltop_host *h)
 {
-	struct timer	*t;
-	size_t		 i;
+	struct pooltop_req	*req;
+	struct timer		*t;
+	size_t			 i;
 
 	if (h == NULL)
 		return;
 	while ((t = h->timers) != NULL) {
 		h->timers = t->next;
 		free(t);
+	}
+	while ((req = h->free_reqs) != NULL) {
+		h->free_reqs = req->next;
+		free(req);
 	}
 	for (i = 0; i < h->nhandlers; i++)
 		free(h->handlers[i].name);
@@ -198,11 +217,17 @@ pooltop_host_on(struct pooltop_host *h, const char *task, pooltop_handler fn,
 static struct handler *
 host_find(struct pooltop_host *h, const char *name, size_t len)
 {
-	size_t	i;
+	const char	*a;
+	size_t		 i, k;
 
+	/* Names are short: a plain loop beats a memcmp call per request. */
 	for (i = 0; i < h->nhandlers; i++) {
-		if (h->handlers[i].len == len &&
-		    memcmp(h->handlers[i].name, name, len) == 0)
+		if (h->handlers[i].len != len)
+			continue;
+		a = h->handlers[i].name;
+		for (k = 0; k < len && a[k] == name[k]; k++)
+			;
+		if (k == len)
 			return &h->handlers[i];
 	}
 	return NULL;
@@ -241,7 +266,10 @@ write_full(int fd, struct iovec *iov, int iovcnt)
 	return 0;
 }
 
-/* Writes the batched replies; called with the lock held. */
+/*
+ * Writes the loop thread's batch; called on the loop thread with the lock
+ * held (other threads write their frames at once, under the lock).
+ */
 static int
 host_flush_locked(struct pooltop_host *h)
 {
@@ -259,61 +287,68 @@ host_flush_locked(struct pooltop_host *h)
 	return rc;
 }
 
-/* Appends to the batch buffer, growing it; 0 or -ENOMEM (lock held). */
+/* Makes room for more bytes in the loop thread's batch; 0 or -ENOMEM. */
 static int
-host_append_locked(struct pooltop_host *h, const void *a, size_t alen,
-    const void *b, size_t blen)
+host_out_reserve(struct pooltop_host *h, size_t more)
 {
-	size_t	 need = h->outlen + alen + blen, cap;
+	size_t	 need = h->outlen + more, cap;
 	uint8_t	*out;
 
-	if (need > h->outcap) {
-		cap = h->outcap != 0 ? h->outcap : 4096;
-		while (cap < need)
-			cap *= 2;
-		if ((out = realloc(h->out, cap)) == NULL)
-			return -ENOMEM;
-		h->out = out;
-		h->outcap = cap;
-	}
-	memcpy(h->out + h->outlen, a, alen);
-	if (blen != 0)
-		memcpy(h->out + h->outlen + alen, b, blen);
-	h->outlen = need;
+	if (need <= h->outcap)
+		return 0;
+	cap = h->outcap != 0 ? h->outcap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if ((out = realloc(h->out, cap)) == NULL)
+		return -ENOMEM;
+	h->out = out;
+	h->outcap = cap;
 	return 0;
 }
 
 /*
  * Sends one RESULT or ERROR frame.  On the loop thread while it runs, the
- * frame joins the batch (flushed before the loop blocks); from any other
- * thread, or for a large payload, it is written at once.
+ * frame joins the batch (flushed before the loop blocks) without taking
+ * the lock; from any other thread, or for a large payload, it is written
+ * at once under the lock.
  */
 static int
 host_send(struct pooltop_host *h, enum proto_type type, uint32_t id,
     const void *data, size_t len)
 {
-	uint8_t		hdr[16];
+	uint8_t		hdr[PROTO_REPLY_HEADER];
 	struct iovec	iov[2];
-	long		hlen;
-	int		rc;
+	int		rc, loop;
 
-	hlen = proto_encode_reply_header(hdr, sizeof hdr, type, id, len);
-	if (hlen < 0)
+	if (len > PROTO_MAX_FRAME - (PROTO_REPLY_HEADER - PROTO_LEN_SIZE))
 		return -EMSGSIZE;
-
+	loop = on_loop_thread(h);
+	if (loop && len <= OUT_DIRECT) {
+		if ((rc = h->werr) != 0)
+			return rc;
+		if (host_out_reserve(h, PROTO_REPLY_HEADER + len) == 0) {
+			h->outlen += proto_put_reply_header(h->out + h->outlen,
+			    type, id, len);
+			if (len != 0)
+				memcpy(h->out + h->outlen, data, len);
+			h->outlen += len;
+			if (h->outlen < OUT_FLUSH)
+				return 0;
+			pthread_mutex_lock(&h->lock);
+			rc = host_flush_locked(h);
+			pthread_mutex_unlock(&h->lock);
+			return rc;
+		}
+	}
+	proto_put_reply_header(hdr, type, id, len);
 	pthread_mutex_lock(&h->lock);
 	if ((rc = h->werr) != 0)
 		goto out;
-	if (len <= OUT_DIRECT &&
-	    host_append_locked(h, hdr, (size_t)hlen, data, len) == 0) {
-		if (!on_loop_thread(h) || h->outlen >= OUT_FLUSH)
-			rc = host_flush_locked(h);
-		goto out;
-	}
-	if ((rc = host_flush_locked(h)) != 0)
+	/* The loop thread's earlier replies go first. */
+	if (loop && (rc = host_flush_locked(h)) != 0)
 		goto out;
 	iov[0].iov_base = hdr;
-	iov[0].iov_len = (size_t)hlen;
+	iov[0].iov_len = sizeof hdr;
 	iov[1].iov_base = (void *)(uintptr_t)data;
 	iov[1].iov_len = len;
 	if ((rc = write_full(h->wfd, iov, 2)) != 0 && h->werr == 0)
@@ -323,16 +358,32 @@ out:
 	return rc;
 }
 
-/* Forgets an answered request; wakes the loop if it waits for the last. */
+/*
+ * Forgets an answered request.  On the loop thread: counted, and the
+ * object kept for the next request.  From another thread: counted under
+ * the lock, and once fd 3 is closed the loop is woken to see whether that
+ * was the last one.
+ */
 static void
 req_done(struct pooltop_req *req)
 {
 	struct pooltop_host	*h = req->host;
 
-	pthread_mutex_lock(&h->lock);
-	if (--h->pending == 0 && h->eof)
-		host_wake_locked(h);
-	pthread_mutex_unlock(&h->lock);
+	if (on_loop_thread(h)) {
+		h->answered++;
+		if (h->nfree_reqs < REQ_CACHE) {
+			req->next = h->free_reqs;
+			h->free_reqs = req;
+			h->nfree_reqs++;
+			return;
+		}
+	} else {
+		pthread_mutex_lock(&h->lock);
+		h->answered_mt++;
+		if (h->eof)
+			host_wake_locked(h);
+		pthread_mutex_unlock(&h->lock);
+	}
 	free(req);
 }
 
@@ -408,7 +459,7 @@ pooltop_reply(struct pooltop_req *req, const void *data, size_t len)
 	struct pooltop_host	*h = req->host;
 	int			 rc;
 
-	if (proto_reply_size(len) - PROTO_LEN_SIZE > PROTO_MAX_FRAME) {
+	if (len > PROTO_MAX_FRAME - (PROTO_REPLY_HEADER - PROTO_LEN_SIZE)) {
 		rc = host_send_error(h, req->id, "task \"%s\": result too "
 		    "large (%zu bytes; a frame holds at most %u)", req->task,
 		    len, PROTO_MAX_FRAME - 5);
@@ -470,15 +521,11 @@ pooltop_host_quit(struct pooltop_host *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Read without the lock: it is checked after every request. */
 static int
 host_quitting(struct pooltop_host *h)
 {
-	int	quit;
-
-	pthread_mutex_lock(&h->lock);
-	quit = h->quit;
-	pthread_mutex_unlock(&h->lock);
-	return quit;
+	return atomic_load_explicit(&h->quit, memory_order_acquire);
 }
 
 /*
@@ -509,12 +556,11 @@ host_run_timers(struct pooltop_host *h)
 
 /* Milliseconds poll() may sleep: until the first timer (-1: none). */
 static int
-host_timeout(struct pooltop_host *h)
+host_timeout_locked(struct pooltop_host *h)
 {
 	uint64_t	now, ms;
 	int		timeout = -1;
 
-	pthread_mutex_lock(&h->lock);
 	if (h->timers != NULL) {
 		now = now_ns();
 		if (h->timers->due <= now)
@@ -524,7 +570,6 @@ host_timeout(struct pooltop_host *h)
 			timeout = ms > 86400000u ? 86400000 : (int)ms;
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
 	return timeout;
 }
 
@@ -610,7 +655,10 @@ host_dispatch(struct pooltop_host *h, const struct proto_msg *msg)
 			    msg->name, h->served);
 		return;
 	}
-	if ((req = malloc(sizeof *req)) == NULL) {
+	if ((req = h->free_reqs) != NULL) {
+		h->free_reqs = req->next;
+		h->nfree_reqs--;
+	} else if ((req = malloc(sizeof *req)) == NULL) {
 		host_send_error(h, msg->id, "task \"%s\": worker out of memory",
 		    hd->name);
 		return;
@@ -618,9 +666,8 @@ host_dispatch(struct pooltop_host *h, const struct proto_msg *msg)
 	req->host = h;
 	req->task = hd->name;
 	req->id = msg->id;
-	pthread_mutex_lock(&h->lock);
-	h->pending++;
-	pthread_mutex_unlock(&h->lock);
+	req->next = NULL;
+	h->handed++;
 	hd->fn(req, msg->data, msg->data_len, hd->arg);
 }
 
@@ -671,6 +718,15 @@ host_read(struct pooltop_host *h)
 	h->inlen += (size_t)n;
 
 	while (off < h->inlen) {
+		/* Most frames are whole requests: those skip the full decoder. */
+		if ((flen = proto_peek_request(h->in + off, h->inlen - off,
+		    &msg)) != 0) {
+			off += flen;
+			host_dispatch(h, &msg);
+			if (host_quitting(h))
+				break;	/* frames left over are dropped */
+			continue;
+		}
 		st = proto_decode(h->in + off, h->inlen - off, PROTO_MAX_FRAME,
 		    &msg, &flen);
 		if (st == PROTO_NEED_MORE) {
@@ -740,7 +796,7 @@ pooltop_host_run(struct pooltop_host *h)
 	struct pollfd		pfd[2];
 	struct sigaction	sa;
 	uint64_t		val;
-	int			rc, quit, werr, done, nfd;
+	int			rc, quit, werr, done, nfd, timeout;
 
 	if (host_check_fd(h, h->rfd, 0) != 0 ||
 	    host_check_fd(h, h->wfd, 1) != 0) {
@@ -790,7 +846,8 @@ pooltop_host_run(struct pooltop_host *h)
 		host_flush_locked(h);
 		quit = h->quit;
 		werr = h->werr;
-		done = h->eof && h->pending == 0;
+		done = h->eof && h->handed == h->answered + h->answered_mt;
+		timeout = host_timeout_locked(h);
 		pthread_mutex_unlock(&h->lock);
 		if (werr != 0) {
 			host_warn(h, "writing replies to fd %d: %s", h->wfd,
@@ -808,7 +865,7 @@ pooltop_host_run(struct pooltop_host *h)
 			pfd[nfd].fd = h->rfd;
 			pfd[nfd++].events = POLLIN;
 		}
-		if (poll(pfd, (nfds_t)nfd, host_timeout(h)) < 0) {
+		if (poll(pfd, (nfds_t)nfd, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;

@@ -15,6 +15,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine-internal.h"
@@ -23,14 +24,15 @@
 static void	lifecycle_timer_cb(uv_timer_t *);
 static void	lifecycle_close_cb(uv_handle_t *);
 
-/* Sets up the worker's idle timer (a handle of the worker). */
+/*
+ * The worker's idle timer (a handle of the worker) is made the first time
+ * an idle deadline is armed: a pool without idle_sleep keeps none per
+ * worker.
+ */
 int
 lifecycle_init(struct worker *w)
 {
-	uv_timer_init(w->engine->loop, &w->idle_timer);
-	w->idle_timer.data = w;
-	w->nopen++;
-	w->engine->nhandles++;
+	w->idle_timer = NULL;
 	return (0);
 }
 
@@ -40,7 +42,7 @@ lifecycle_busy(struct worker *w)
 {
 	if (w->idle_armed) {
 		w->idle_armed = false;
-		uv_timer_stop(&w->idle_timer);
+		uv_timer_stop(w->idle_timer);
 	}
 }
 
@@ -52,8 +54,15 @@ lifecycle_idle(struct worker *w)
 
 	if (ms == 0 || w->sleeping || w->stopping || w->exited || !w->hello)
 		return;
+	if (w->idle_timer == NULL) {
+		w->idle_timer = engine_xalloc(sizeof *w->idle_timer);
+		uv_timer_init(w->engine->loop, w->idle_timer);
+		w->idle_timer->data = w;
+		w->nopen++;
+		w->engine->nhandles++;
+	}
 	w->idle_armed = true;
-	uv_timer_start(&w->idle_timer, lifecycle_timer_cb, ms, 0);
+	uv_timer_start(w->idle_timer, lifecycle_timer_cb, ms, 0);
 }
 
 static void
@@ -166,7 +175,9 @@ lifecycle_continued(struct worker *w)
 static void
 lifecycle_close_cb(uv_handle_t *h)
 {
+	/* h->data is the worker; the timer itself is ours to free. */
 	worker_handle_close_cb(h);
+	free(h);
 }
 
 /* Closes the idle timer (the worker is gone). */
@@ -174,5 +185,6 @@ void
 lifecycle_close(struct worker *w)
 {
 	w->idle_armed = false;
-	uv_close((uv_handle_t *)&w->idle_timer, lifecycle_close_cb);
+	if (w->idle_timer != NULL)
+		uv_close((uv_handle_t *)w->idle_timer, lifecycle_close_cb);
 }

@@ -26,6 +26,7 @@
 
 #include "engine-internal.h"
 #include "pooltop/sampler.h"
+#include "lock.h"
 #include "proto.h"
 
 static void	pool_timer_cb(uv_timer_t *);
@@ -90,6 +91,8 @@ pool_log_line(struct slot *s, struct worker *w, enum log_stream stream,
 	if (len > ENGINE_LOG_LINE_MAX)
 		len = ENGINE_LOG_LINE_MAX;
 	ring_log_push(s->log, now, (int)stream, text, len);
+	if (s->pool->log != NULL)
+		pool_log_write(s, stream, text, len, now);
 	if (!engine_listened(s->pool->engine))
 		return;
 	memset(&ev, 0, sizeof ev);
@@ -416,7 +419,8 @@ pool_task_finish(struct task *t, bool ok, const void *data, size_t len)
 	struct pool	*p = t->pool;
 	struct engine	*e = p->engine;
 
-	heap_remove(p, t);
+	if (t->heap_idx != SIZE_MAX)
+		heap_remove(p, t);
 	pin_unref(t);
 	t->ok = ok;
 	if (ok) {
@@ -461,6 +465,19 @@ void
 pool_task_fail_static(struct task *t, const char *text)
 {
 	pool_task_finish(t, false, text, strlen(text));
+}
+
+/*
+ * A task that timed out in flight left its worker's table (its late
+ * reply came, or the worker died): its grace deadline goes, and it is
+ * freed unless its callback is still due (engine_drain frees it then).
+ */
+void
+pool_task_late_end(struct task *t)
+{
+	heap_remove(t->pool, t);
+	if (t->where == TASK_DONE && t->cb == NULL)
+		pool_task_free(t);
 }
 
 /* Puts a task back at the head of the queue (its worker left). */
@@ -561,6 +578,16 @@ pool_unserved_text(const struct pool *p, const char *name)
 	return (text);
 }
 
+int
+pool_task_served(const struct pool *p, const char *name)
+{
+	if (p == NULL || name == NULL)
+		return (-EINVAL);
+	if (!p->handshaken)
+		return (-EAGAIN);
+	return (pool_serves(p, name, strlen(name)) ? 1 : 0);
+}
+
 /* ---- sticky keys --------------------------------------------------------- */
 
 static uint64_t
@@ -635,6 +662,18 @@ pin_rehash(struct pool *p)
 	p->npin_buckets = n;
 }
 
+/* The first sticky key a pool forgets is worth a NOTICE (once). */
+static void
+pin_forgot(struct pool *p)
+{
+	if (p->pins_forgetting)
+		return;
+	p->pins_forgetting = true;
+	pool_note(p, NULL, NULL, "more than %u sticky keys; the least "
+	    "recently used are forgotten from now on (a forgotten key's next "
+	    "task may go to another worker)", (unsigned)ENGINE_PIN_MAX);
+}
+
 /*
  * Pins the task's key to w (creating the pin, or moving it from a worker
  * that no longer takes tasks).  Past ENGINE_PIN_MAX keys the least
@@ -661,6 +700,7 @@ pin_attach(struct pool *p, struct task *t, struct worker *w)
 			TAILQ_FOREACH(old, &p->pin_lru, lru) {
 				if (old != pin && old->refs == 0) {
 					pin_unlink(p, old);
+					pin_forgot(p);
 					break;
 				}
 			}
@@ -719,6 +759,17 @@ pool_serve_block(struct pool *p)
 		if (s == NULL || (s->w == NULL && !s->failed && !s->removing &&
 		    !s->no_respawn))
 			return (NULL);
+		/*
+		 * Stopping to be replaced (restart, reload), or ending by a
+		 * signal sent by request (restarted per the policy): one
+		 * comes, or pool_worker_gone() ends the tasks then.
+		 */
+		if (s->w != NULL && s->w->stopping && !s->removing &&
+		    (s->w->stop_why == STOP_RESTART ||
+		    s->w->stop_why == STOP_RELOAD ||
+		    (s->w->stop_why == STOP_NONE &&
+		    p->spec.restart != POOL_RESTART_NEVER)))
+			return (NULL);
 	}
 	if (p->live != 0) {
 		snprintf(p->errbuf, sizeof p->errbuf, "pool \"%s\" has no "
@@ -745,6 +796,36 @@ pool_check_serve(struct pool *p)
 		p->nqueued--;
 		pool_task_fail(t, engine_xstrdup(why));
 	}
+}
+
+/*
+ * A retried task whose worker died in slot avoid goes to another slot's
+ * worker while one takes tasks (it waits for room there); only when no
+ * other does may it go back to avoid.  The balancer is shown avoid as
+ * not live for this one pick.
+ */
+static int
+pool_pick_other(struct pool *p, const struct task *t, int avoid)
+{
+	struct balance_slot	 off;
+	struct slot		*s;
+	unsigned		 i;
+	int			 r;
+
+	for (i = 0; i < p->nslots && i < p->spec.workers; i++) {
+		s = p->slots[i];
+		if ((int)i != avoid && s != NULL && !s->removing &&
+		    worker_takes_tasks(s->w))
+			break;
+	}
+	if (i == p->nslots || i >= p->spec.workers)
+		return (avoid);
+	off = p->bal_seen[avoid];
+	off.live = false;
+	balancer_update(p->bal, (unsigned)avoid, &off);
+	r = balancer_pick(p->bal, t->key, t->key_len);
+	balancer_update(p->bal, (unsigned)avoid, &p->bal_seen[avoid]);
+	return (r);
 }
 
 /*
@@ -779,6 +860,8 @@ pool_dispatch(struct pool *p)
 			continue;
 		}
 		i = pool_pick(p, t->key, t->key_len);
+		if (i >= 0 && i == t->avoid_slot)
+			i = pool_pick_other(p, t, i);
 		if (i < 0)
 			break;
 		w = (unsigned)i < p->nslots && p->slots[i] != NULL ?
@@ -911,6 +994,7 @@ slot_spawn(struct slot *s)
 	int		 r;
 
 	r = worker_spawn(s, &w);
+	e->spawn_errno = -r;
 	if (r != 0)
 		return (r);
 	s->w = w;
@@ -921,9 +1005,17 @@ slot_spawn(struct slot *s)
 		p->starting++;
 		w->cnt_starting = true;
 	}
-	if (e->sampler != NULL)
-		sampler_add(e->sampler, w->pid, p->spec.tree);
 	slot_log(s, "started pid %d", (int)w->pid);
+	if (e->sampler != NULL &&
+	    (r = sampler_add(e->sampler, w->pid, p->spec.tree)) != 0) {
+		char	label[300];
+
+		pool_note(p, s, w, "%s: pid %d is not sampled (no CPU, memory "
+		    "nor memory_limit for it): %s%s", worker_label(w, label,
+		    sizeof label), (int)w->pid, strerror(-r), r == -EMFILE ||
+		    r == -ENFILE ? " (verify if you hit the OS open files "
+		    "limit)" : "");
+	}
 	pool_emit(p, POOL_EV_SPAWNED, s, w, NULL);
 	if (!w->protocol && !w->exited) {
 		w->state = WORKER_IDLE;
@@ -933,16 +1025,24 @@ slot_spawn(struct slot *s)
 	return (0);
 }
 
-/* A start failed: said in the slot's log, then handled like a crash. */
+/*
+ * A start failed: said in the slot's log, then handled like a crash,
+ * except that a lack of descriptors, processes or memory is not counted
+ * towards the crash loop: the slot backs off and retries until the
+ * limit is lifted.
+ */
 static void
 slot_spawn_failed(struct slot *s)
 {
 	struct pool	*p = s->pool;
 	char		 text[512];
+	int		 error = p->engine->spawn_errno;
 
 	snprintf(text, sizeof text, "%s", p->engine->error);
 	pool_note(p, s, NULL, "%s", text);
-	slot_after_exit(s, STOP_NONE, true, text, 0);
+	slot_after_exit(s, error == EMFILE || error == ENFILE ||
+	    error == EAGAIN || error == ENOMEM ? STOP_LIMIT : STOP_NONE, true,
+	    text, 0);
 	pool_check_serve(p);
 }
 
@@ -1008,6 +1108,46 @@ slot_close_cb(uv_handle_t *h)
 	engine_handle_closed(e);
 }
 
+/* A slot scaled away goes once no process of it is left (reload.c). */
+static void
+slot_remove_if_done(struct slot *s)
+{
+	if (s->w == NULL && s->others == 0)
+		slot_remove(s);
+}
+
+/*
+ * Starts a process in an empty slot now (reload.c), clearing a failure
+ * and the crash count as a restart by hand does.  A failed start is
+ * handled like a crash; returns 0 or -errno (text in engine_error()).
+ */
+int
+pool_slot_start(struct slot *s)
+{
+	struct pool	*p = s->pool;
+	int		 r;
+
+	if (s->w != NULL)
+		return (0);
+	if (s->restart_due) {
+		s->restart_due = false;
+		uv_timer_stop(&s->timer);
+	}
+	s->failed = false;
+	s->no_respawn = false;
+	s->nexits = 0;
+	s->exits_head = 0;
+	s->backoff_ms = p->spec.backoff_initial_ms;
+	if (p->failed) {
+		p->failed = false;
+		free(p->failure);
+		p->failure = NULL;
+	}
+	if ((r = slot_spawn(s)) != 0)
+		slot_spawn_failed(s);
+	return (r);
+}
+
 /*
  * After a worker left the slot (or could not start): restart per the
  * policy, with exponential backoff (reset by a run of ENGINE_STABLE_MS
@@ -1029,9 +1169,11 @@ slot_after_exit(struct slot *s, enum stop_why why, bool failure,
 	if (p->stopping || e->stopping)
 		return;
 	if (s->removing) {
-		slot_remove(s);
+		slot_remove_if_done(s);
 		return;
 	}
+	if (why == STOP_RELOAD)
+		return;		/* the reload (restart) starts it again */
 	if (why == STOP_RESTART) {
 		s->backoff_ms = spec->backoff_initial_ms;
 		slot_spawn_or_backoff(s);
@@ -1051,6 +1193,8 @@ slot_after_exit(struct slot *s, enum stop_why why, bool failure,
 
 	now = uv_now(e->loop);
 	cap = spec->max_restarts != 0 ? spec->max_restarts : 1;
+	if (why == STOP_LIMIT)
+		goto backoff;	/* a resource limit, not a crash loop */
 	s->exits[s->exits_head] = now;
 	s->exits_head = (s->exits_head + 1) % cap;
 	if (s->nexits < cap)
@@ -1069,6 +1213,7 @@ slot_after_exit(struct slot *s, enum stop_why why, bool failure,
 		return;
 	}
 
+backoff:
 	if (uptime >= ENGINE_STABLE_MS && uptime >= spec->backoff_max_ms)
 		s->backoff_ms = spec->backoff_initial_ms;
 	delay = s->backoff_ms;
@@ -1145,6 +1290,9 @@ pool_worker_ready(struct pool *p, struct worker *w, bool was_service)
 	char		 list[512];
 	size_t		 i, o = 0;
 
+	/* A reload's new process takes its slot here, or is not the slot's. */
+	if (reload_worker_up(p, w, false))
+		return;
 	if (w->cnt_starting) {
 		w->cnt_starting = false;
 		p->starting--;
@@ -1176,6 +1324,8 @@ pool_worker_service(struct pool *p, struct worker *w)
 	struct pool_event	ev;
 	char			label[300], text[512];
 
+	if (reload_worker_up(p, w, true))
+		return;
 	w->service = true;
 	if (w->cnt_starting) {
 		w->cnt_starting = false;
@@ -1242,7 +1392,7 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 	char			 exit_text[256], what[1024], label[300];
 	size_t			 n = 0, i;
 	uint64_t		 uptime;
-	bool			 failure;
+	bool			 failure, current = s->w == w;
 
 	worker_exit_text(exit_text, sizeof exit_text, code, status);
 	snprintf(what, sizeof what, "%s%s%s", exit_text,
@@ -1256,10 +1406,12 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 		p->ready--;
 	}
 	p->live--;
-	s->w = NULL;
-	s->last_status = code == CLD_EXITED ? status : 0;
-	s->last_signal = code == CLD_EXITED ? 0 : status;
-	pool_slot_clear(p, s);
+	if (current) {
+		s->w = NULL;
+		s->last_status = code == CLD_EXITED ? status : 0;
+		s->last_signal = code == CLD_EXITED ? 0 : status;
+		pool_slot_clear(p, s);
+	}
 
 	if (w->table != NULL) {
 		arr = engine_xalloc((w->mask + 1) * sizeof *arr);
@@ -1271,8 +1423,7 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 			t->in_table = false;
 			w->in_flight--;
 			if (t->timed_out) {
-				if (t->where == TASK_DONE && t->cb == NULL)
-					pool_task_free(t);
+				pool_task_late_end(t);
 				continue;
 			}
 			arr[n++] = t;
@@ -1296,6 +1447,7 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 			continue;
 		t->retries++;
 		pool_task_requeue_front(p, t);
+		t->avoid_slot = s->index;	/* another worker, if one can */
 	}
 	free(arr);
 	while ((t = TAILQ_LAST(&w->pending, task_list)) != NULL) {
@@ -1318,11 +1470,18 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 	ev.text_len = strlen(what);
 	ev.pid = w->pid;
 	pool_emit(p, POOL_EV_EXITED, s, w, &ev);
+	lock_worker_gone(p, w);
+	reload_worker_gone(p, w, what);
 
 	failure = w->stop_why == STOP_FAILURE ||
 	    !(code == CLD_EXITED && status == 0);
 	uptime = uv_now(p->engine->loop) - w->started_loop;
-	if (w->stop_why != STOP_POOL)
+	if (!current) {
+		/* A reload's process (new, or old and replaced): not the slot's. */
+		s->others--;
+		if (s->removing && !p->stopping && !p->engine->stopping)
+			slot_remove_if_done(s);
+	} else if (w->stop_why != STOP_POOL)
 		slot_after_exit(s, w->stop_why, failure, what, uptime);
 	if (p->nqueued != 0)
 		pool_dispatch(p);
@@ -1331,7 +1490,40 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 
 /* ---- timeouts ------------------------------------------------------------ */
 
-/* A task's deadline passed: it ends with the timeout error. */
+/* How long a task that timed out in flight waits for its late reply. */
+static uint64_t
+pool_late_grace_ms(const struct pool *p)
+{
+	return (p->spec.stop_timeout_ms != 0 ? p->spec.stop_timeout_ms : 1);
+}
+
+/*
+ * A task timed out in flight and its late reply did not come within
+ * pool_late_grace_ms() either: the worker is taken for hung and is
+ * restarted gracefully (its other tasks in flight get stop_timeout to
+ * finish), so the task's place on it is not held forever.
+ */
+static void
+pool_task_hung(struct pool *p, struct task *t)
+{
+	struct worker	*w = t->w;
+	char		 label[300], why[200], d[32];
+
+	if (!t->in_table || w == NULL || w->exited || w->stopping)
+		return;
+	snprintf(why, sizeof why, "task %llu got no reply %s after its "
+	    "timeout", (unsigned long long)t->id, fmt_ms(d, sizeof d,
+	    pool_late_grace_ms(p)));
+	pool_note(p, w->slot, w, "%s: %s; restarting",
+	    worker_label(w, label, sizeof label), why);
+	worker_stop(w, STOP_RESTART, why);
+}
+
+/*
+ * A task's deadline passed: it ends with the timeout error.  For a task
+ * that already timed out in flight, it is the end of the grace for its
+ * late reply.
+ */
 static void
 pool_task_timeout(struct pool *p, struct task *t)
 {
@@ -1339,6 +1531,10 @@ pool_task_timeout(struct pool *p, struct task *t)
 	char		 d[32];
 	char		*text;
 
+	if (t->timed_out) {
+		pool_task_hung(p, t);
+		return;
+	}
 	text = engine_xprintf("timed out after %s", fmt_ms(d, sizeof d,
 	    t->timeout_ms));
 	switch (t->where) {
@@ -1363,8 +1559,16 @@ pool_task_timeout(struct pool *p, struct task *t)
 		return;
 	}
 	pool_task_fail(t, text);
-	if (w != NULL && t->timed_out)
+	if (w != NULL && t->timed_out) {
+		/*
+		 * The late reply has stop_timeout to come (pool_task_hung);
+		 * the task stays in the heap with that deadline.
+		 */
+		t->deadline = uv_now(p->engine->loop) +
+		    pool_late_grace_ms(p);
+		heap_push(p, t);
 		worker_check_drained(w);
+	}
 }
 
 static void
@@ -1395,8 +1599,10 @@ pool_send_error(struct pool *p, int err)
 
 	switch (err) {
 	case -ENOBUFS:
-		snprintf(out, len, "queue full (%zu tasks waiting)",
-		    p != NULL ? p->nqueued + p->npending : (size_t)0);
+		snprintf(out, len, "pool \"%s\": queue full (%zu tasks "
+		    "waiting, queue_cap %zu)", name, p != NULL ? p->nqueued +
+		    p->npending : (size_t)0, p != NULL ? p->spec.queue_cap :
+		    (size_t)0);
 		break;
 	case -ESHUTDOWN:
 		snprintf(out, len, "pool stopping");
@@ -1439,7 +1645,7 @@ pool_send_check(struct pool *p, const char *task, size_t *nlenp,
 	if (p->stopping || p->engine->stopping)
 		return (-ESHUTDOWN);
 	if (len > PROTO_MAX_FRAME ||
-	    proto_request_size(nlen, len) - PROTO_LEN_SIZE > PROTO_MAX_FRAME)
+	    PROTO_REQUEST_HEADER(nlen) - PROTO_LEN_SIZE + len > PROTO_MAX_FRAME)
 		return (-E2BIG);
 	return (0);
 }
@@ -1488,6 +1694,7 @@ task_new(struct pool *p, const char *name, size_t nlen, const void *payload,
 	t->pin = NULL;
 	t->ran_slot = -1;
 	t->ran_pid = 0;
+	t->avoid_slot = -1;
 	t->res = NULL;
 	t->res_len = 0;
 	t->err = NULL;
@@ -1630,18 +1837,29 @@ pool_broadcast(struct pool *p, const char *task, const void *payload,
 	struct task		*t;
 	struct worker		*w;
 	unsigned		 i, n = 0;
-	size_t			 nlen;
+	size_t			 nlen, waiting = 0;
 	int			 r;
 
 	r = pool_send_check(p, task, &nlen, payload, len, cb != NULL);
 	if (r != 0)
 		return (r);
 	for (i = 0; i < p->nslots; i++) {
-		if (p->slots[i] != NULL && worker_takes_tasks(p->slots[i]->w))
-			n++;
+		if (p->slots[i] == NULL ||
+		    !worker_takes_tasks(w = p->slots[i]->w))
+			continue;
+		n++;
+		/* A part for a full worker waits in its list: queue_cap. */
+		if (w->in_flight >= p->spec.parallel_jobs ||
+		    !TAILQ_EMPTY(&w->pending))
+			waiting++;
 	}
 	if (n == 0)
 		return (-EAGAIN);
+	if (p->handshaken && !pool_serves(p, task, nlen))
+		waiting = 0;	/* every part ends at once */
+	if (waiting != 0 &&
+	    p->nqueued + p->npending + waiting > p->spec.queue_cap)
+		return (-ENOBUFS);
 	bc = engine_xalloc(sizeof *bc);
 	bc->cb = cb;
 	bc->arg = arg;
@@ -1676,8 +1894,11 @@ pool_broadcast(struct pool *p, const char *task, const void *payload,
 
 /* ---- the pool's life ----------------------------------------------------- */
 
-/* Checks a spec; 0 or -EINVAL with the reason in engine_error(). */
-static int
+/*
+ * Checks a spec; 0 or -EINVAL with the reason in engine_error() (-EEXIST
+ * last, when only the name is taken: retire.c relies on that order).
+ */
+int
 pool_validate(struct engine *e, const struct pool_spec *spec)
 {
 	const char	*c;
@@ -1700,9 +1921,9 @@ pool_validate(struct engine *e, const struct pool_spec *spec)
 		engine_set_error(e, "pool %s: no command", spec->name);
 		return (-EINVAL);
 	}
-	if (spec->workers == 0) {
-		engine_set_error(e, "pool %s: workers must be at least 1",
-		    spec->name);
+	if (spec->workers == 0 || spec->workers > POOL_WORKERS_MAX) {
+		engine_set_error(e, "pool %s: workers = %u (expected 1 to %u)",
+		    spec->name, spec->workers, POOL_WORKERS_MAX);
 		return (-EINVAL);
 	}
 	if (spec->parallel_jobs == 0 ||
@@ -1753,6 +1974,8 @@ pool_create(struct engine *e, const struct pool_spec *spec, struct pool **out)
 		return (r);
 	}
 	free(path);
+	if ((r = reload_check_spec(e, spec)) != 0)
+		return (r);
 	p = engine_xalloc(sizeof *p);
 	memset(p, 0, sizeof *p);
 	p->engine = e;
@@ -1776,6 +1999,14 @@ pool_create(struct engine *e, const struct pool_spec *spec, struct pool **out)
 	}
 	for (i = 0; i < p->spec.workers; i++)
 		pool_slot(p, i);
+	if ((r = pool_log_open(p)) != 0) {
+		pool_free_all(p);
+		return (r);
+	}
+	if ((r = lockset_new(p, &p->locks)) != 0) {
+		pool_free_all(p);
+		return (r);
+	}
 	*out = p;
 	return (0);
 }
@@ -1800,6 +2031,7 @@ pool_start(struct pool *p)
 		}
 		slot_spawn_or_backoff(p->slots[i]);
 	}
+	reload_pool_started(p);
 	return (0);
 }
 
@@ -1817,6 +2049,7 @@ pool_begin_stop(struct pool *p)
 		p->nqueued--;
 		pool_task_fail_static(t, "pool stopping");
 	}
+	reload_pool_stop(p);
 	for (i = 0; i < p->nslots; i++) {
 		if ((s = p->slots[i]) == NULL)
 			continue;
@@ -1829,15 +2062,18 @@ pool_begin_stop(struct pool *p)
 	}
 }
 
-/* The second engine_stop: SIGKILL now. */
+/*
+ * The second engine_stop: SIGKILL now, to every process of the pool
+ * (a reload's too, which are not their slot's worker).
+ */
 void
 pool_force_stop(struct pool *p)
 {
-	unsigned	i;
+	struct worker	*w;
 
-	for (i = 0; i < p->nslots; i++) {
-		if (p->slots[i] != NULL && p->slots[i]->w != NULL)
-			worker_kill(p->slots[i]->w, STOP_POOL, NULL);
+	TAILQ_FOREACH(w, &p->engine->live, live_link) {
+		if (w->pool == p)
+			worker_kill(w, STOP_POOL, NULL);
 	}
 }
 
@@ -1853,6 +2089,8 @@ pool_teardown(struct pool *p)
 		p->timer.data = p->engine;
 		uv_close((uv_handle_t *)&p->timer, engine_handle_close_cb);
 	}
+	lockset_teardown(p->locks);
+	reload_teardown(p);
 	for (i = 0; i < p->nslots; i++) {
 		if ((s = p->slots[i]) != NULL && s->timer_open) {
 			s->timer_open = false;
@@ -1891,6 +2129,9 @@ pool_free_all(struct pool *p)
 	free(p->bal_list);
 	free(p->bal_seen);
 	balancer_free(p->bal);
+	lockset_free(p->locks);
+	pool_log_close(p);
+	reload_free(p);
 	pool_spec_release(&p->spec);
 	free(p);
 }
@@ -1908,6 +2149,7 @@ pool_sampler_refresh(struct pool *p, struct sampler *sm)
 		if (p->slots[i] == NULL || (w = p->slots[i]->w) == NULL ||
 		    w->exited)
 			continue;
+		worker_trim(w);
 		if (sampler_get(sm, w->pid, &ps) != 0)
 			continue;
 		w->cpu = ps.cpu;
@@ -1926,7 +2168,8 @@ pool_sampler_refresh(struct pool *p, struct sampler *sm)
 		    (unsigned long long)(p->spec.memory_limit >> 20));
 		pool_note(p, w->slot, w, "%s: %s; restarting",
 		    worker_label(w, label, sizeof label), why);
-		worker_stop(w, STOP_FAILURE, why);
+		/* PM2's max_memory_restart: always back, not a crash. */
+		worker_stop(w, STOP_RESTART, why);
 	}
 }
 
@@ -1948,6 +2191,7 @@ pool_get_info(const struct pool *p, struct pool_info *info)
 	info->stopping = p->stopping;
 	info->failure = p->failed ? p->failure : NULL;
 	info->late_replies = p->late_replies;
+	reload_info(p, info);
 }
 
 size_t
@@ -2041,10 +2285,60 @@ pool_live_worker(struct pool *p, int slot)
 	return (w != NULL && !w->exited ? w : NULL);
 }
 
+/*
+ * Will sig end the worker?  Its default action does, and the worker
+ * neither catches nor ignores it: the SigCgt and SigIgn masks of its
+ * /proc/PID/status (exact: the pid is our unreaped child's).  Unreadable
+ * masks count as the default.
+ */
+static bool
+worker_signal_ends(const struct worker *w, int sig)
+{
+	unsigned long long	 mask, handled = 0;
+	char			 path[64], line[256];
+	FILE			*f;
+
+	switch (sig) {
+	case SIGCHLD:
+	case SIGCONT:
+	case SIGSTOP:
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU:
+	case SIGURG:
+	case SIGWINCH:
+		return (false);	/* default: ignore or stop */
+	case SIGKILL:
+		return (true);
+	}
+	if (sig <= 0 || sig > 64)
+		return (false);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)w->pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return (true);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if ((sscanf(line, "SigIgn: %llx", &mask) == 1 ||
+		    sscanf(line, "SigCgt: %llx", &mask) == 1))
+			handled |= mask;
+	}
+	fclose(f);
+	return ((handled & (1ULL << (sig - 1))) == 0);
+}
+
+/*
+ * A signal by request.  SIGSTOP and SIGCONT are sleep and wake.  Any
+ * other but the stop signals, sent to a sleeping worker, is followed by
+ * SIGCONT (a stopped process acts on nothing else), as the stop path
+ * does; one that will end the worker first begins its stop, so that no
+ * task is given to it meanwhile.
+ */
 int
 pool_worker_signal(struct pool *p, int slot, int sig)
 {
 	struct worker	*w = pool_live_worker(p, slot);
+	char		 why[128];
+	const char	*name;
+	bool		 ends;
 	int		 r;
 
 	if (w == NULL)
@@ -2053,8 +2347,25 @@ pool_worker_signal(struct pool *p, int slot, int sig)
 		r = lifecycle_sleep(w, "stopped by request (SIGSTOP)");
 	else if (sig == SIGCONT)
 		r = lifecycle_wake(w, "continued by request (SIGCONT)");
-	else
+	else {
+		ends = worker_signal_ends(w, sig);
 		r = worker_signal(w, sig);
+		name = strsignal(sig);
+		if (r == 0 && ends && !w->stopping) {
+			/* No reason kept: its exit says it all. */
+			slot_log(w->slot, "signal %d (%s) sent by request to "
+			    "pid %d: it takes no new task", sig, name != NULL ?
+			    name : "?", (int)w->pid);
+			worker_stop(w, STOP_NONE, NULL);
+		}
+		if (r == 0 && w->sleeping && sig != SIGKILL &&
+		    sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+			snprintf(why, sizeof why, "continued so that it acts "
+			    "on signal %d (%s)", sig, name != NULL ? name :
+			    "?");
+			lifecycle_wake(w, why);
+		}
+	}
 	engine_drain(p->engine);
 	return (r);
 }
@@ -2136,7 +2447,7 @@ pool_scale(struct pool *p, unsigned workers)
 	struct slot	*s;
 	int		r;
 
-	if (workers == 0)
+	if (workers == 0 || workers > POOL_WORKERS_MAX)
 		return (-EINVAL);
 	if (p->stopping || p->engine->stopping)
 		return (-ESHUTDOWN);
@@ -2161,7 +2472,7 @@ pool_scale(struct pool *p, unsigned workers)
 					s->restart_due = false;
 					uv_timer_stop(&s->timer);
 				}
-				slot_remove(s);
+				slot_remove_if_done(s);
 			}
 		}
 		pool_check_serve(p);
@@ -2174,9 +2485,10 @@ pool_scale(struct pool *p, unsigned workers)
 		if (s->removing) {
 			/* Stopping from an earlier scale-down: respawn. */
 			s->removing = false;
-			if (s->w != NULL)
+			if (s->w != NULL) {
 				s->w->stop_why = STOP_RESTART;
-			continue;
+				continue;
+			}
 		}
 		if (i >= old && s->w == NULL && !s->restart_due)
 			slot_spawn_or_backoff(s);

@@ -11,6 +11,9 @@
 #define HELLO_FIXED	(1 + 2 + 2)	/* type, version, count */
 #define REQUEST_FIXED	(1 + 4 + 2)	/* type, id, name_len */
 #define REPLY_FIXED	(1 + 4)		/* type, id */
+#define LOCK_FIXED	(1 + 4 + 4)	/* type, id, timeout_ms */
+#define UNLOCK_FIXED	(1 + 4)		/* type, id */
+#define LOCKED_FIXED	(1 + 4 + 1)	/* type, id, status */
 
 static uint16_t
 get16(const uint8_t *p)
@@ -52,6 +55,15 @@ name_valid(const char *name, size_t len)
 	return memchr(name, '\0', len) == NULL;
 }
 
+/* A lock name is 1..PROTO_MAX_LOCK_NAME bytes without a NUL byte. */
+static int
+lock_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > PROTO_MAX_LOCK_NAME)
+		return 0;
+	return memchr(name, '\0', len) == NULL;
+}
+
 const char *
 proto_strerror(int status)
 {
@@ -73,8 +85,8 @@ proto_strerror(int status)
 	case PROTO_ETRAILING:
 		return "trailing bytes after the last field";
 	case PROTO_ENAME:
-		return "bad task name (empty, over 255 bytes, or with a NUL "
-		    "byte)";
+		return "bad name (a task name has 1 to 255 bytes, a lock "
+		    "name 1 to 63, and no NUL byte)";
 	case PROTO_ESPACE:
 		return "output buffer too small";
 	}
@@ -93,6 +105,12 @@ type_fixed(uint8_t type)
 	case PROTO_RESULT:
 	case PROTO_ERROR:
 		return REPLY_FIXED;
+	case PROTO_LOCK:
+		return LOCK_FIXED;
+	case PROTO_UNLOCK:
+		return UNLOCK_FIXED;
+	case PROTO_LOCKED:
+		return LOCKED_FIXED;
 	}
 	return 0;
 }
@@ -134,7 +152,7 @@ proto_decode(const uint8_t *buf, size_t len, uint32_t max_frame,
 {
 	const uint8_t	*body;
 	uint32_t	 flen;
-	size_t		 fixed, nlen;
+	size_t		 fixed, nlen, i;
 	uint8_t		 type;
 	int		 rc;
 
@@ -188,10 +206,33 @@ proto_decode(const uint8_t *buf, size_t len, uint32_t max_frame,
 			return PROTO_ETRUNC;
 		msg->name = (const char *)body + 6;
 		msg->name_len = nlen;
-		if (memchr(msg->name, '\0', nlen) != NULL)
-			return PROTO_ENAME;
+		/* Names are short: a plain loop beats a memchr call. */
+		for (i = 0; i < nlen; i++) {
+			if (body[6 + i] == 0)
+				return PROTO_ENAME;
+		}
 		msg->data = body + 6 + nlen;
 		msg->data_len = flen - REQUEST_FIXED - nlen;
+		break;
+	case PROTO_LOCK:
+	case PROTO_UNLOCK:
+		msg->id = get32(body);
+		msg->data = NULL;
+		msg->data_len = 0;
+		msg->status = 0;
+		fixed = type == PROTO_LOCK ? LOCK_FIXED : UNLOCK_FIXED;
+		msg->timeout_ms = type == PROTO_LOCK ? get32(body + 4) : 0;
+		msg->name = (const char *)body + fixed - 1;
+		msg->name_len = flen - fixed;
+		if (!lock_name_valid(msg->name, msg->name_len))
+			return PROTO_ENAME;
+		break;
+	case PROTO_LOCKED:
+		msg->id = get32(body);
+		msg->timeout_ms = 0;
+		msg->status = body[4];
+		msg->data = body + 5;
+		msg->data_len = flen - LOCKED_FIXED;
 		break;
 	default: /* PROTO_RESULT, PROTO_ERROR */
 		msg->id = get32(body);
@@ -278,7 +319,6 @@ proto_encode_request_header(uint8_t *out, size_t cap, uint32_t id,
 {
 	size_t	 total = proto_request_size(name_len, payload_len);
 	size_t	 hlen = PROTO_LEN_SIZE + REQUEST_FIXED + name_len;
-	uint8_t	*p;
 
 	if (!name_valid(name, name_len))
 		return PROTO_ENAME;
@@ -287,11 +327,7 @@ proto_encode_request_header(uint8_t *out, size_t cap, uint32_t id,
 	if (cap < hlen)
 		return PROTO_ESPACE;
 
-	p = put32(out, (uint32_t)(total - PROTO_LEN_SIZE));
-	*p++ = PROTO_REQUEST;
-	p = put32(p, id);
-	p = put16(p, (uint16_t)name_len);
-	memcpy(p, name, name_len);
+	proto_put_request_header(out, id, name, name_len, payload_len);
 	return (long)hlen;
 }
 
@@ -317,7 +353,6 @@ proto_encode_reply_header(uint8_t *out, size_t cap, enum proto_type type,
     uint32_t id, size_t payload_len)
 {
 	size_t	 total = proto_reply_size(payload_len);
-	uint8_t	*p;
 
 	if (type != PROTO_RESULT && type != PROTO_ERROR)
 		return PROTO_ETYPE;
@@ -326,10 +361,7 @@ proto_encode_reply_header(uint8_t *out, size_t cap, enum proto_type type,
 	if (cap < PROTO_LEN_SIZE + REPLY_FIXED)
 		return PROTO_ESPACE;
 
-	p = put32(out, (uint32_t)(total - PROTO_LEN_SIZE));
-	*p++ = (uint8_t)type;
-	put32(p, id);
-	return PROTO_LEN_SIZE + REPLY_FIXED;
+	return (long)proto_put_reply_header(out, type, id, payload_len);
 }
 
 long
@@ -346,4 +378,51 @@ proto_encode_reply(uint8_t *out, size_t cap, enum proto_type type,
 	if (payload_len != 0)
 		memcpy(out + hlen, payload, payload_len);
 	return hlen + (long)payload_len;
+}
+
+long
+proto_encode_lock(uint8_t *out, size_t cap, enum proto_type type, uint32_t id,
+    uint32_t timeout_ms, const char *name, size_t name_len)
+{
+	size_t	 fixed, total;
+	uint8_t	*p;
+
+	if (type != PROTO_LOCK && type != PROTO_UNLOCK)
+		return PROTO_ETYPE;
+	if (!lock_name_valid(name, name_len))
+		return PROTO_ENAME;
+	fixed = type == PROTO_LOCK ? LOCK_FIXED : UNLOCK_FIXED;
+	total = PROTO_LEN_SIZE + fixed + name_len;
+	if (cap < total)
+		return PROTO_ESPACE;
+
+	p = put32(out, (uint32_t)(total - PROTO_LEN_SIZE));
+	*p++ = (uint8_t)type;
+	p = put32(p, id);
+	if (type == PROTO_LOCK)
+		p = put32(p, timeout_ms);
+	memcpy(p, name, name_len);
+	return (long)total;
+}
+
+long
+proto_encode_locked(uint8_t *out, size_t cap, uint32_t id,
+    enum proto_lock_status status, const void *msg, size_t msg_len)
+{
+	size_t	 total;
+	uint8_t	*p;
+
+	if (msg_len > PROTO_MAX_FRAME - LOCKED_FIXED)
+		return PROTO_ETOOBIG;
+	total = PROTO_LEN_SIZE + LOCKED_FIXED + msg_len;
+	if (cap < total)
+		return PROTO_ESPACE;
+
+	p = put32(out, (uint32_t)(total - PROTO_LEN_SIZE));
+	*p++ = PROTO_LOCKED;
+	p = put32(p, id);
+	*p++ = (uint8_t)status;
+	if (msg_len != 0)
+		memcpy(p, msg, msg_len);
+	return (long)total;
 }

@@ -10,6 +10,9 @@
  *   REQUEST (2) pool->worker  u32 id, u16 name_len, name, payload (rest)
  *   RESULT  (3) worker->pool  u32 id, payload (rest)
  *   ERROR   (4) worker->pool  u32 id, message (rest, UTF-8)
+ *   LOCK   (16) worker->pool  u32 id, u32 timeout_ms, lock name (rest)
+ *   UNLOCK (17) worker->pool  u32 id, lock name (rest)
+ *   LOCKED (18) pool->worker  u32 id, u8 status, message (rest, UTF-8)
  *
  * The pool writes requests to the worker's fd 3 and reads replies from
  * its fd 4.
@@ -26,12 +29,28 @@
 #define PROTO_MAX_NAME		255		/* task name bytes */
 #define PROTO_FD_REQUESTS	3		/* worker reads requests here */
 #define PROTO_FD_REPLIES	4		/* worker writes replies here */
+#define PROTO_FD_LOCKS		5		/* the pool's lock region, if it has locks */
+#define PROTO_MAX_LOCK_NAME	63		/* lock name bytes */
+#define PROTO_LOCK_FOREVER	0xffffffffu	/* LOCK timeout: wait as long as it takes */
 
 enum proto_type {
 	PROTO_HELLO	= 1,
 	PROTO_REQUEST	= 2,
 	PROTO_RESULT	= 3,
 	PROTO_ERROR	= 4,
+	/* Locks served by the engine for workers that do not map the region: */
+	PROTO_LOCK	= 16,
+	PROTO_UNLOCK	= 17,
+	PROTO_LOCKED	= 18,
+};
+
+/* The status of a LOCKED answer. */
+enum proto_lock_status {
+	PROTO_LOCK_OK		= 0,	/* taken (LOCK) or given back (UNLOCK) */
+	PROTO_LOCK_OWNER_DIED	= 1,	/* taken; its last holder died holding it */
+	PROTO_LOCK_BUSY		= 2,	/* timeout 0 and another holds it */
+	PROTO_LOCK_TIMEDOUT	= 3,	/* not taken within the timeout */
+	PROTO_LOCK_ERROR	= 4,	/* the message says why */
 };
 
 /* Decoder results: > 0 more bytes needed, 0 a frame, < 0 malformed. */
@@ -44,7 +63,7 @@ enum proto_status {
 	PROTO_ETRUNC	= -4,	/* a field runs past the end of the frame */
 	PROTO_EVERSION	= -5,	/* HELLO with a version we do not speak */
 	PROTO_ETRAILING	= -6,	/* bytes left after the last field (HELLO) */
-	PROTO_ENAME	= -7,	/* task name empty, too long, or with a NUL */
+	PROTO_ENAME	= -7,	/* task or lock name empty, too long, or with a NUL */
 	PROTO_ESPACE	= -8,	/* encoder: output buffer too small */
 };
 
@@ -63,6 +82,8 @@ struct proto_msg {
 	uint16_t	 ntasks;	/* HELLO */
 	const uint8_t	*tasks;		/* HELLO: the count x (u16 len, name) list */
 	size_t		 tasks_len;
+	uint32_t	 timeout_ms;	/* LOCK (name: the lock's) */
+	uint8_t		 status;	/* LOCKED (data: the message) */
 };
 
 /*
@@ -107,5 +128,128 @@ long	proto_encode_reply(uint8_t *out, size_t cap, enum proto_type type,
 	    uint32_t id, const void *payload, size_t payload_len);
 long	proto_encode_reply_header(uint8_t *out, size_t cap,
 	    enum proto_type type, uint32_t id, size_t payload_len);
+/* LOCK (with timeout_ms) or UNLOCK (timeout_ms ignored). */
+long	proto_encode_lock(uint8_t *out, size_t cap, enum proto_type type,
+	    uint32_t id, uint32_t timeout_ms, const char *name,
+	    size_t name_len);
+long	proto_encode_locked(uint8_t *out, size_t cap, uint32_t id,
+	    enum proto_lock_status status, const void *msg, size_t msg_len);
+
+/*
+ * The hot paths' encoders: no checks, inline.  The caller has made sure
+ * of what the checked encoders above verify (a valid name, a frame within
+ * PROTO_MAX_FRAME, room in out for the header).
+ */
+#define PROTO_REPLY_HEADER	(PROTO_LEN_SIZE + 1 + 4)
+#define PROTO_REQUEST_HEADER(name_len) \
+	(PROTO_LEN_SIZE + 1 + 4 + 2 + (size_t)(name_len))
+
+static inline uint8_t *
+proto_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return (p + 4);
+}
+
+static inline uint32_t
+proto_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+/*
+ * The hot path's decoder for the common frame: a whole RESULT or ERROR
+ * frame at buf[0..len).  Returns its size and fills msg's type, id and
+ * data, or returns 0 for anything else (then proto_decode says what).
+ */
+static inline size_t
+proto_peek_reply(const uint8_t *buf, size_t len, struct proto_msg *msg)
+{
+	uint32_t	flen;
+
+	if (len < PROTO_REPLY_HEADER ||
+	    (buf[PROTO_LEN_SIZE] != PROTO_RESULT &&
+	    buf[PROTO_LEN_SIZE] != PROTO_ERROR))
+		return (0);
+	flen = proto_get32(buf);
+	if (flen < PROTO_REPLY_HEADER - PROTO_LEN_SIZE ||
+	    flen > PROTO_MAX_FRAME || len - PROTO_LEN_SIZE < flen)
+		return (0);
+	msg->type = (enum proto_type)buf[PROTO_LEN_SIZE];
+	msg->id = proto_get32(buf + PROTO_LEN_SIZE + 1);
+	msg->data = buf + PROTO_REPLY_HEADER;
+	msg->data_len = flen - (PROTO_REPLY_HEADER - PROTO_LEN_SIZE);
+	return (PROTO_LEN_SIZE + (size_t)flen);
+}
+
+/*
+ * The same for a whole, well-formed REQUEST frame (the worker's side):
+ * fills msg's type, id, name and data, or returns 0 (then proto_decode
+ * says what is wrong or missing).
+ */
+static inline size_t
+proto_peek_request(const uint8_t *buf, size_t len, struct proto_msg *msg)
+{
+	uint32_t	flen;
+	size_t		nlen, i;
+
+	if (len < PROTO_REQUEST_HEADER(0) || buf[PROTO_LEN_SIZE] != PROTO_REQUEST)
+		return (0);
+	flen = proto_get32(buf);
+	nlen = (size_t)buf[PROTO_LEN_SIZE + 5] << 8 | buf[PROTO_LEN_SIZE + 6];
+	if (flen > PROTO_MAX_FRAME || len - PROTO_LEN_SIZE < flen ||
+	    nlen == 0 || nlen > PROTO_MAX_NAME ||
+	    flen < PROTO_REQUEST_HEADER(nlen) - PROTO_LEN_SIZE)
+		return (0);
+	for (i = 0; i < nlen; i++) {
+		if (buf[PROTO_REQUEST_HEADER(0) + i] == 0)
+			return (0);
+	}
+	msg->type = PROTO_REQUEST;
+	msg->id = proto_get32(buf + PROTO_LEN_SIZE + 1);
+	msg->name = (const char *)buf + PROTO_REQUEST_HEADER(0);
+	msg->name_len = nlen;
+	msg->data = buf + PROTO_REQUEST_HEADER(nlen);
+	msg->data_len = PROTO_LEN_SIZE + flen - PROTO_REQUEST_HEADER(nlen);
+	return (PROTO_LEN_SIZE + (size_t)flen);
+}
+
+/* Writes a RESULT or ERROR header; returns PROTO_REPLY_HEADER. */
+static inline size_t
+proto_put_reply_header(uint8_t *out, enum proto_type type, uint32_t id,
+    size_t payload_len)
+{
+	uint8_t	*p;
+
+	p = proto_put32(out, (uint32_t)(PROTO_REPLY_HEADER - PROTO_LEN_SIZE +
+	    payload_len));
+	*p++ = (uint8_t)type;
+	proto_put32(p, id);
+	return (PROTO_REPLY_HEADER);
+}
+
+/* Writes a REQUEST header, name included; returns its size. */
+static inline size_t
+proto_put_request_header(uint8_t *out, uint32_t id, const char *name,
+    size_t name_len, size_t payload_len)
+{
+	uint8_t	*p;
+	size_t	 i;
+
+	p = proto_put32(out, (uint32_t)(PROTO_REQUEST_HEADER(name_len) -
+	    PROTO_LEN_SIZE + payload_len));
+	*p++ = PROTO_REQUEST;
+	p = proto_put32(p, id);
+	*p++ = (uint8_t)(name_len >> 8);
+	*p++ = (uint8_t)name_len;
+	/* Task names are short: a plain loop beats a memcpy call. */
+	for (i = 0; i < name_len; i++)
+		p[i] = (uint8_t)name[i];
+	return (PROTO_REQUEST_HEADER(name_len));
+}
 
 #endif

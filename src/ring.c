@@ -5,6 +5,10 @@
  * capacity of doubles inline, a ring_log at most max_lines lines of at most
  * max_line bytes each (plus the cut marker).  Once full, the oldest entry
  * makes room for the newest.
+ *
+ * A ring_log's table of lines starts small and doubles as lines come, up
+ * to max_lines: a quiet worker's log (the common case, a thousand of them
+ * under one dashboard) costs a few hundred bytes, not max_lines entries.
  */
 
 #include <errno.h>
@@ -17,6 +21,8 @@
 /* UTF-8 HORIZONTAL ELLIPSIS, appended to a line that was cut. */
 #define RING_CUT_MARK		"\xe2\x80\xa6"
 #define RING_CUT_MARK_LEN	(sizeof RING_CUT_MARK - 1)
+
+#define RING_LOG_FIRST_CAP	4	/* line slots allocated up front */
 
 struct ring_num {
 	size_t		 capacity;
@@ -38,7 +44,8 @@ struct ring_log {
 	size_t			 max_line;
 	uint64_t		 first;	/* seq of the oldest kept line */
 	uint64_t		 next;	/* seq of the next line to come */
-	struct ring_log_slot	*slots;	/* line seq lives in slots[seq % max_lines] */
+	size_t			 cap;	/* slots allocated, <= max_lines */
+	struct ring_log_slot	*slots;	/* line seq lives in slots[seq % cap] */
 };
 
 /* Allocation failure in a void push cannot be reported: abort like xmalloc. */
@@ -148,7 +155,9 @@ ring_log_new(size_t max_lines, size_t max_line)
 	r = calloc(1, sizeof *r);
 	if (r == NULL)
 		return NULL;
-	r->slots = calloc(max_lines, sizeof *r->slots);
+	r->cap = max_lines < RING_LOG_FIRST_CAP ? max_lines :
+	    RING_LOG_FIRST_CAP;
+	r->slots = calloc(r->cap, sizeof *r->slots);
 	if (r->slots == NULL) {
 		free(r);
 		return NULL;
@@ -165,10 +174,36 @@ ring_log_free(struct ring_log *r)
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->max_lines; i++)
+	for (i = 0; i < r->cap; i++)
 		free(r->slots[i].text);
 	free(r->slots);
 	free(r);
+}
+
+/*
+ * Doubles the table of a full ring that is below max_lines (so no line
+ * was ever dropped): every slot holds a line, each moves to its place in
+ * the larger table.
+ */
+static void
+ring_log_grow(struct ring_log *r)
+{
+	struct ring_log_slot	*slots;
+	size_t			 cap;
+	uint64_t		 seq;
+
+	cap = r->cap > r->max_lines / 2 ? r->max_lines : r->cap * 2;
+	slots = calloc(cap, sizeof *slots);
+	if (slots == NULL) {
+		fprintf(stderr, "pooltop: ring: out of memory (%zu lines)\n",
+		    cap);
+		abort();
+	}
+	for (seq = r->first; seq < r->next; seq++)
+		slots[seq % cap] = r->slots[seq % r->cap];
+	free(r->slots);
+	r->slots = slots;
+	r->cap = cap;
 }
 
 /*
@@ -208,9 +243,13 @@ ring_log_push(struct ring_log *r, uint64_t time_ms, int stream,
 	cut = keep < len;
 	need = keep + (cut ? RING_CUT_MARK_LEN : 0) + 1;
 
-	if (r->next - r->first == r->max_lines)
-		r->first++;	/* the slot of the oldest line is reused */
-	s = &r->slots[r->next % r->max_lines];
+	if (r->next - r->first == r->cap) {
+		if (r->cap < r->max_lines)
+			ring_log_grow(r);
+		else
+			r->first++;	/* the slot of the oldest line is reused */
+	}
+	s = &r->slots[r->next % r->cap];
 	if (s->size < need) {
 		s->text = ring_xrealloc(s->text, need);
 		s->size = need;
@@ -246,7 +285,7 @@ ring_log_get(const struct ring_log *r, uint64_t seq, struct ring_log_entry *out)
 
 	if (seq < r->first || seq >= r->next)
 		return -ENOENT;
-	s = &r->slots[seq % r->max_lines];
+	s = &r->slots[seq % r->cap];
 	out->seq = seq;
 	out->time_ms = s->time_ms;
 	out->stream = s->stream;

@@ -23,7 +23,6 @@
 #include <libproc2/misc.h>
 #include <libproc2/pids.h>
 
-#include "ring.h"
 #include "sampler-internal.h"
 
 #define SAMPLER_DEFAULT_INTERVAL	1000
@@ -60,6 +59,16 @@ struct sampler_node {
 	uint64_t	 rss;		/* bytes */
 };
 
+/*
+ * One history entry: 8 bytes rather than two doubles, as a thousand
+ * workers each keep a minute of them.  CPU% as a float (7 digits), RSS in
+ * KiB (exact for page-sized amounts; saturates at 4 TiB).
+ */
+struct sampler_hist {
+	float		 cpu;
+	uint32_t	 rss_kb;
+};
+
 struct sampler_proc {
 	pid_t			 pid;
 	bool			 tree;
@@ -75,13 +84,15 @@ struct sampler_proc {
 	uint64_t		 acc_ns;
 	struct sampler_raw	 raw;
 	struct proc_sample	 last;
-	struct ring_num		*hist_cpu;
-	struct ring_num		*hist_rss;
 
 	/* tree: descendants at the last reading, sorted by pid. */
 	struct sampler_desc	*desc;
 	size_t			 ndesc;
 	uint64_t		 desc_boot;	/* boot ticks when desc was read */
+
+	size_t			 hist_head;	/* index of the oldest entry */
+	size_t			 hist_len;
+	struct sampler_hist	 hist[];	/* s->history entries, a ring */
 };
 
 struct sampler_listener {
@@ -281,6 +292,23 @@ sampler_open(pid_t pid, const char *name)
 	return fd;
 }
 
+/* Appends to the process's history ring, dropping the oldest when full. */
+static void
+sampler_hist_push(const struct sampler *s, struct sampler_proc *p, double cpu,
+    uint64_t rss)
+{
+	struct sampler_hist	*h;
+	uint64_t		 kb = rss / 1024;
+
+	if (p->hist_len == s->history)
+		p->hist_head = (p->hist_head + 1) % s->history;
+	else
+		p->hist_len++;
+	h = &p->hist[(p->hist_head + p->hist_len - 1) % s->history];
+	h->cpu = (float)cpu;
+	h->rss_kb = kb > UINT32_MAX ? UINT32_MAX : (uint32_t)kb;
+}
+
 static void
 sampler_proc_free(struct sampler_proc *p)
 {
@@ -290,8 +318,6 @@ sampler_proc_free(struct sampler_proc *p)
 		close(p->fd_stat);
 	if (p->fd_statm >= 0)
 		close(p->fd_statm);
-	ring_num_free(p->hist_cpu);
-	ring_num_free(p->hist_rss);
 	free(p->desc);
 	free(p->cmd);
 	free(p);
@@ -496,7 +522,7 @@ sampler_add(struct sampler *s, pid_t pid, bool tree)
 	if (rc < 0)
 		return rc;
 
-	p = calloc(1, sizeof *p);
+	p = calloc(1, sizeof *p + s->history * sizeof p->hist[0]);
 	if (p == NULL)
 		return -ENOMEM;
 	p->pid = pid;
@@ -533,9 +559,7 @@ sampler_add(struct sampler *s, pid_t pid, bool tree)
 	p->start_time = SAMPLER_PIDS_VAL(ADD_BEGAN, ull_int, st, s->pi_add);
 	cmd = SAMPLER_PIDS_VAL(ADD_CMD, str, st, s->pi_add);
 	p->cmd = strdup(cmd != NULL ? cmd : "");
-	p->hist_cpu = ring_num_new(s->history);
-	p->hist_rss = ring_num_new(s->history);
-	if (p->cmd == NULL || p->hist_cpu == NULL || p->hist_rss == NULL) {
+	if (p->cmd == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -799,8 +823,7 @@ sampler_read_proc(struct sampler *s, struct sampler_proc *p, uint64_t now,
 	p->last.start_time = p->start_time;
 	p->last.ppid = raw.ppid;
 	p->last.samples++;
-	ring_num_push(p->hist_cpu, p->last.cpu);
-	ring_num_push(p->hist_rss, (double)rss);
+	sampler_hist_push(s, p, p->last.cpu, rss);
 	return true;
 }
 
@@ -887,19 +910,21 @@ size_t
 sampler_history(const struct sampler *s, pid_t pid, double *cpu,
     uint64_t *rss, size_t max)
 {
-	struct sampler_proc	*p = sampler_lookup(s, pid);
-	size_t			 len, n, skip, i;
+	struct sampler_proc		*p = sampler_lookup(s, pid);
+	const struct sampler_hist	*h;
+	size_t				 len, n, skip, i;
 
 	if (p == NULL)
 		return 0;
-	len = ring_num_len(p->hist_cpu);
+	len = p->hist_len;
 	n = len < max ? len : max;
 	skip = len - n;
 	for (i = 0; i < n; i++) {
+		h = &p->hist[(p->hist_head + skip + i) % s->history];
 		if (cpu != NULL)
-			cpu[i] = ring_num_get(p->hist_cpu, skip + i);
+			cpu[i] = h->cpu;
 		if (rss != NULL)
-			rss[i] = (uint64_t)ring_num_get(p->hist_rss, skip + i);
+			rss[i] = (uint64_t)h->rss_kb * 1024;
 	}
 	return n;
 }

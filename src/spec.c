@@ -35,6 +35,47 @@ pool_spec_init(struct pool_spec *spec)
 	spec->memory_limit = 0;
 	spec->tree = false;
 	spec->log_lines = 1000;
+	spec->log_rate_limit = 10000;
+	spec->log_max = 10u << 20;
+	spec->log_keep = 5;
+	spec->watch_delay_ms = 500;
+	spec->reload = POOL_RELOAD_ROLLING;
+}
+
+/* Frees an array of n strings. */
+static void
+spec_strv_free(char **v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Copies an array of n strings; NULL and *failed on ENOMEM. */
+static char **
+spec_strv_copy(char *const *v, size_t n, bool *failed)
+{
+	char	**copy;
+	size_t	  i;
+
+	if (v == NULL || n == 0)
+		return NULL;
+	if ((copy = calloc(n, sizeof *copy)) == NULL) {
+		*failed = true;
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((copy[i] = strdup(v[i])) == NULL) {
+			spec_strv_free(copy, n);
+			*failed = true;
+			return NULL;
+		}
+	}
+	return copy;
 }
 
 /* Frees every string and array the spec points to, then resets it. */
@@ -58,6 +99,10 @@ pool_spec_release(struct pool_spec *spec)
 	}
 	free(spec->env);
 	free(spec->weights);
+	free(spec->log_file);
+	spec_strv_free(spec->watch, spec->nwatch);
+	spec_strv_free(spec->watch_ignore, spec->nwatch_ignore);
+	spec_strv_free(spec->locks, spec->nlocks);
 	pool_spec_init(spec);
 }
 
@@ -90,13 +135,21 @@ pool_spec_copy(struct pool_spec *dst, const struct pool_spec *src)
 	dst->name = NULL;
 	dst->argv = NULL;
 	dst->cwd = NULL;
+	dst->log_file = NULL;
 	dst->env = NULL;
 	dst->nenv = 0;
 	dst->weights = NULL;
 	dst->nweights = 0;
+	dst->watch = NULL;
+	dst->nwatch = 0;
+	dst->watch_ignore = NULL;
+	dst->nwatch_ignore = 0;
+	dst->locks = NULL;
+	dst->nlocks = 0;
 
 	dst->name = spec_strdup(src->name, &failed);
 	dst->cwd = spec_strdup(src->cwd, &failed);
+	dst->log_file = spec_strdup(src->log_file, &failed);
 	if (failed)
 		goto fail;
 
@@ -136,6 +189,21 @@ pool_spec_copy(struct pool_spec *dst, const struct pool_spec *src)
 		    src->nweights * sizeof *dst->weights);
 		dst->nweights = src->nweights;
 	}
+
+	dst->watch = spec_strv_copy(src->watch, src->nwatch, &failed);
+	if (failed)
+		goto fail;
+	dst->nwatch = dst->watch != NULL ? src->nwatch : 0;
+	dst->watch_ignore = spec_strv_copy(src->watch_ignore,
+	    src->nwatch_ignore, &failed);
+	if (failed)
+		goto fail;
+	dst->nwatch_ignore = dst->watch_ignore != NULL ?
+	    src->nwatch_ignore : 0;
+	dst->locks = spec_strv_copy(src->locks, src->nlocks, &failed);
+	if (failed)
+		goto fail;
+	dst->nlocks = dst->locks != NULL ? src->nlocks : 0;
 	return 0;
 
 fail:

@@ -4,6 +4,7 @@
  * reaped.  Decisions that concern the pool (restart, retry, dispatch) are
  * in pool.c.
  */
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 
 #include "engine-internal.h"
 #include "pooltop/sampler.h"
+#include "lock.h"
 #include "proto.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -43,6 +45,7 @@
 
 #define SPAWN_FD_FLOOR	10	/* the child moves its fds above this first */
 #define EXIT_DRAIN_MAX	(1u << 20)	/* bytes read from a pipe after exit */
+#define WORKER_BUF_KEEP	4096		/* a busy worker's buffers kept up to this */
 
 /* Where the child failed, for the message. */
 enum spawn_stage {
@@ -65,7 +68,7 @@ struct spawn_args {
 	char *const	*argv;
 	char *const	*envp;
 	const char	*cwd;
-	int		 fds[5];	/* become 0..nfds-1 in the child */
+	int		 fds[6];	/* become 0..nfds-1 in the child */
 	int		 nfds;
 	pid_t		 ppid;
 	bool		 set_nofile;
@@ -94,6 +97,8 @@ static void	worker_log_alloc_cb(uv_handle_t *, size_t, uv_buf_t *);
 static void	worker_log_read_cb(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	worker_write_cb(uv_write_t *, int);
 static void	worker_timer_cb(uv_timer_t *);
+static void	worker_line_timer_cb(uv_timer_t *);
+static void	worker_drain_fd(struct worker *, uv_pipe_t *, int);
 static void	worker_term(struct worker *);
 static void	worker_protocol_error(struct worker *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -143,24 +148,42 @@ engine_note_nofile_raised(const struct rlimit *orig)
 }
 
 /*
+ * Where a relative path leads once the worker is in its cwd: the exec
+ * runs after the chdir, so that is the file it will find.
+ */
+static const char *
+worker_at_cwd(const struct pool_spec *spec, const char *path, char *buf,
+    size_t len)
+{
+	int	n;
+
+	if (path[0] == '/' || spec->cwd == NULL)
+		return (path);
+	n = snprintf(buf, len, "%s/%s", spec->cwd, path);
+	return (n > 0 && (size_t)n < len ? buf : path);
+}
+
+/*
  * Finds the program to run: argv[0] as is when it has a slash, else the
  * first executable file of that name in PATH (the pool's PATH when its
- * env sets one).  Returns 0 and a malloc'd path, or a negative errno with
- * the reason in err.
+ * env sets one); a relative one is looked for from the pool's cwd, where
+ * the exec will look.  Returns 0 and a malloc'd path, or a negative errno
+ * with the reason in err.
  */
 int
 worker_resolve(const struct pool_spec *spec, char **path, char *err,
     size_t errlen)
 {
-	const char	*name = spec->argv[0], *pathvar = NULL, *p, *end;
-	char		*cand;
+	const char	*name = spec->argv[0], *pathvar = NULL, *p, *end, *at;
+	char		*cand, atbuf[PATH_MAX];
 	struct stat	 st;
 	size_t		 i, dlen, nlen;
 	int		 saw_eacces = 0;
 
 	*path = NULL;
 	if (strchr(name, '/') != NULL) {
-		if (access(name, X_OK) != 0 || stat(name, &st) != 0) {
+		at = worker_at_cwd(spec, name, atbuf, sizeof atbuf);
+		if (access(at, X_OK) != 0 || stat(at, &st) != 0) {
 			int	error = errno;
 
 			snprintf(err, errlen, "pool %s: cannot start \"%s\": %s",
@@ -195,8 +218,9 @@ worker_resolve(const struct pool_spec *spec, char **path, char *err,
 		else
 			snprintf(cand, dlen + nlen + 3, "%.*s/%s", (int)dlen,
 			    p, name);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(cand, X_OK) == 0) {
+		at = worker_at_cwd(spec, cand, atbuf, sizeof atbuf);
+		if (stat(at, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(at, X_OK) == 0) {
 				*path = cand;
 				return (0);
 			}
@@ -287,7 +311,7 @@ worker_child(void *arg)
 	struct spawn_args	*a = arg;
 	struct kernel_sigaction	 sa;
 	uint64_t		 empty = 0;
-	int			 fds[5], i, fd, stage;
+	int			 fds[6], i, fd, stage;
 
 	memset(&sa, 0, sizeof sa);	/* SIG_DFL, no flags */
 	for (i = 1; i <= 64; i++) {
@@ -360,9 +384,10 @@ worker_envp(const struct slot *s, size_t *owned)
 
 	for (i = 0; environ != NULL && environ[i] != NULL; i++)
 		n++;
-	envp = engine_xalloc((n + spec->nenv + 2) * sizeof *envp);
+	envp = engine_xalloc((n + spec->nenv + 4) * sizeof *envp);
 	for (i = 0; i < n; i++) {
-		skip = strncmp(environ[i], "POOLTOP_WORKER=", 15) == 0;
+		skip = strncmp(environ[i], "POOLTOP_WORKER=", 15) == 0 ||
+		    strncmp(environ[i], "POOLTOP_LOCKS", 13) == 0;
 		for (j = 0; j < spec->nenv && !skip; j++) {
 			nlen = strlen(spec->env[j].name);
 			if (strncmp(environ[i], spec->env[j].name, nlen) == 0 &&
@@ -381,6 +406,13 @@ worker_envp(const struct slot *s, size_t *owned)
 	}
 	envp[k++] = engine_xprintf("POOLTOP_WORKER=%s/%d", spec->name,
 	    s->index);
+	if (s->pool->locks != NULL) {
+		/* The lock region (lock.c), inherited on that fd. */
+		envp[k++] = engine_xprintf("POOLTOP_LOCKS_FD=%d",
+		    lockset_child_fd(s->pool));
+		envp[k++] = engine_xprintf("POOLTOP_LOCKS=%s",
+		    lockset_names(s->pool->locks));
+	}
 	envp[k] = NULL;
 	return (envp);
 }
@@ -475,6 +507,8 @@ worker_spawn(struct slot *s, struct worker **out)
 		a.fds[PROTO_FD_REPLIES] = rep[1];
 		a.nfds = 5;
 	}
+	if (p->locks != NULL)	/* fd 5, or 3 in a service (lockset_child_fd) */
+		a.fds[a.nfds++] = lockset_fd(p->locks);
 	a.ppid = getpid();
 	if (nofile_raised) {
 		a.set_nofile = true;
@@ -571,6 +605,10 @@ worker_spawn(struct slot *s, struct worker **out)
 
 	uv_timer_init(e->loop, &w->timer);
 	w->timer.data = w;
+	w->nopen++;
+	e->nhandles++;
+	uv_timer_init(e->loop, &w->line_timer);
+	w->line_timer.data = w;
 	w->nopen++;
 	e->nhandles++;
 	lifecycle_init(w);
@@ -676,9 +714,8 @@ worker_start_task(struct worker *w, struct task *t)
 {
 	struct pool	*p = w->pool;
 	struct buf	*b = &w->obuf;
-	size_t		 need = proto_request_size(t->name_len, t->len);
+	size_t		 need = PROTO_REQUEST_HEADER(t->name_len) + t->len;
 	uint32_t	 wid;
-	long		 n;
 
 	if (w->sleeping)
 		lifecycle_wake(w, "woken for a task");
@@ -695,11 +732,17 @@ worker_start_task(struct worker *w, struct task *t)
 		w->state = WORKER_BUSY;
 	}
 
-	buf_reserve(b, need);
-	n = proto_encode_request(b->p + b->len, b->cap - b->len, wid, t->name,
-	    t->name_len, t->payload, t->len);
-	if (n > 0)
-		b->len += (size_t)n;
+	/*
+	 * pool_send checked the name (1..255 bytes from strlen: no NUL) and
+	 * the frame size, so the unchecked encoder is safe here.
+	 */
+	if (b->cap - b->len < need)
+		buf_reserve(b, need);
+	b->len += proto_put_request_header(b->p + b->len, wid, t->name,
+	    t->name_len, t->len);
+	if (t->len != 0)
+		memcpy(b->p + b->len, t->payload, t->len);
+	b->len += t->len;
 	if (!w->dirty)
 		engine_mark_dirty(w->engine, w);
 	pool_slot_update(p, w);
@@ -767,11 +810,16 @@ worker_flush(struct worker *w)
 	memmove(w->wbuf.p, w->wbuf.p + r, w->wbuf.len - r);
 	w->wbuf.len -= r;
 	b = uv_buf_init((char *)w->wbuf.p, (unsigned)w->wbuf.len);
-	if (uv_write(&w->wreq, (uv_stream_t *)&w->req, &b, 1,
+	/* Only under back-pressure: not a request object per idle worker. */
+	w->wreq = engine_xalloc(sizeof *w->wreq);
+	if (uv_write(w->wreq, (uv_stream_t *)&w->req, &b, 1,
 	    worker_write_cb) == 0)
 		w->writing = true;
-	else
+	else {
+		free(w->wreq);
+		w->wreq = NULL;
 		w->wbuf.len = 0;
+	}
 }
 
 static void
@@ -779,12 +827,32 @@ worker_write_cb(uv_write_t *req, int status)
 {
 	struct worker	*w = req->handle->data;
 
+	free(w->wreq);
+	w->wreq = NULL;
 	w->writing = false;
 	w->wbuf.len = 0;
+	if (w->wbuf.cap > WORKER_BUF_KEEP)
+		buf_free(&w->wbuf);
 	if (status < 0)
 		return;		/* cancelled at close, or EPIPE */
 	if (w->obuf.len != 0)
 		worker_flush(w);
+}
+
+/*
+ * Frees the buffers of a worker with nothing pending in them: called on
+ * the sampler's tick, so a busy worker keeps its buffers between turns
+ * and a quiet one (most of a thousand) holds none.
+ */
+void
+worker_trim(struct worker *w)
+{
+	if (w->obuf.len == 0)
+		buf_free(&w->obuf);
+	if (!w->writing)
+		buf_free(&w->wbuf);
+	if (w->ibuf.len == 0 && !w->exited)
+		buf_free(&w->ibuf);
 }
 
 /* Stops reading replies and kills the worker for a protocol violation. */
@@ -827,8 +895,7 @@ worker_reply(struct worker *w, const struct proto_msg *m)
 		/* Answered at the timeout: drop the late reply. */
 		w->zombies--;
 		p->late_replies++;
-		if (t->where == TASK_DONE && t->cb == NULL)
-			pool_task_free(t);
+		pool_task_late_end(t);
 	} else
 		pool_task_finish(t, m->type == PROTO_RESULT, m->data,
 		    m->data_len);
@@ -892,6 +959,14 @@ worker_frames(struct worker *w, const uint8_t *buf, size_t len)
 	int		 r;
 
 	while (off < len && !w->bad) {
+		/* Most frames are whole replies: those skip the full decoder. */
+		if (w->hello &&
+		    (flen = proto_peek_reply(buf + off, len - off, &m)) != 0) {
+			w->ibuf_need = 0;
+			off += flen;
+			worker_reply(w, &m);
+			continue;
+		}
 		flen = 0;
 		r = proto_decode(buf + off, len - off, PROTO_MAX_FRAME, &m,
 		    &flen);
@@ -929,6 +1004,15 @@ worker_frames(struct worker *w, const uint8_t *buf, size_t len)
 			}
 			worker_reply(w, &m);
 			break;
+		case PROTO_LOCK:
+		case PROTO_UNLOCK:
+			if (!w->hello) {
+				worker_protocol_error(w, "a lock request "
+				    "before the handshake");
+				break;
+			}
+			lock_frame(w, &m);
+			break;
 		default:
 			worker_protocol_error(w, "unexpected frame type %d "
 			    "from a worker", (int)m.type);
@@ -938,45 +1022,112 @@ worker_frames(struct worker *w, const uint8_t *buf, size_t len)
 	return (w->bad ? len : off);
 }
 
+/* Makes room in ibuf for total bytes, exactly (it holds one frame). */
+static void
+worker_ibuf_reserve(struct worker *w, size_t total)
+{
+	uint8_t	*p;
+
+	if (w->ibuf.cap >= total)
+		return;
+	p = realloc(w->ibuf.p, total);
+	if (p == NULL) {
+		fprintf(stderr, "pooltop: out of memory (%zu bytes)\n", total);
+		abort();
+	}
+	w->ibuf.p = p;
+	w->ibuf.cap = total;
+}
+
 /*
- * Reads go into the engine's scratch buffer when no partial frame is
- * waiting (no copy, no per-worker buffer for the common case), else
- * after the partial frame in the worker's own buffer.
+ * The size of the frame begun in ibuf once its length field is in, or 0:
+ * unknown yet, or a length the decoder will refuse (then what is there is
+ * handed to it as it is).
+ */
+static size_t
+worker_partial_size(const struct worker *w)
+{
+	uint32_t	flen;
+
+	if (w->ibuf.len < PROTO_LEN_SIZE)
+		return (0);
+	flen = proto_get32(w->ibuf.p);
+	if (flen == 0 || flen > PROTO_MAX_FRAME)
+		return (0);
+	return (PROTO_LEN_SIZE + (size_t)flen);
+}
+
+/*
+ * Reads go into the engine's scratch buffer, one for the whole loop: a
+ * worker keeps bytes of its own only for a frame cut by the end of a read,
+ * in a buffer the size of that frame, freed once the frame is complete.
+ * The rest of a frame larger than the scratch buffer is read straight
+ * into its own buffer.
  */
 static void
 worker_rep_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct worker	*w = h->data;
-	size_t		 want;
+	size_t		 size = worker_partial_size(w);
 
-	if (w->ibuf.len == 0 && w->ibuf_need <= ENGINE_SCRATCH_SIZE) {
-		*buf = uv_buf_init((char *)w->engine->scratch,
-		    ENGINE_SCRATCH_SIZE);
+	if (size != 0 && size - w->ibuf.len > ENGINE_SCRATCH_SIZE) {
+		worker_ibuf_reserve(w, size);
+		*buf = uv_buf_init((char *)w->ibuf.p + w->ibuf.len,
+		    (unsigned)(size - w->ibuf.len));
 		return;
 	}
-	want = ENGINE_SCRATCH_SIZE;
-	if (w->ibuf_need > w->ibuf.len && w->ibuf_need - w->ibuf.len > want)
-		want = w->ibuf_need - w->ibuf.len;
-	buf_reserve(&w->ibuf, want);
-	*buf = uv_buf_init((char *)w->ibuf.p + w->ibuf.len,
-	    (unsigned)(w->ibuf.cap - w->ibuf.len));
+	*buf = uv_buf_init((char *)w->engine->scratch, ENGINE_SCRATCH_SIZE);
 	(void)suggested;
 }
 
-/* Keeps the bytes of a partial frame for the next read. */
-static void
-worker_keep_partial(struct worker *w, const uint8_t *p, size_t len)
+/*
+ * Moves from p the bytes that complete the frame begun in ibuf (its length
+ * field first, then the rest); returns the bytes taken.  The frame is
+ * complete when the length field is in and ibuf reaches its size (or the
+ * length is one the decoder will refuse).
+ */
+static size_t
+worker_fill_partial(struct worker *w, const uint8_t *p, size_t len,
+    bool *complete)
 {
-	if (w->ibuf.p == p) {
-		memmove(w->ibuf.p, w->ibuf.p + (w->ibuf.len - len), len);
-		w->ibuf.len = len;
-	} else {
-		w->ibuf.len = 0;
-		buf_reserve(&w->ibuf, len);
-		memcpy(w->ibuf.p, p, len);
-		w->ibuf.len = len;
+	size_t	taken = 0, want, take;
+
+	*complete = false;
+	while (taken < len) {
+		if (w->ibuf.len < PROTO_LEN_SIZE)
+			want = PROTO_LEN_SIZE;
+		else if ((want = worker_partial_size(w)) == 0)
+			break;		/* a bad length: for the decoder */
+		take = want - w->ibuf.len;
+		if (take > len - taken)
+			take = len - taken;
+		worker_ibuf_reserve(w, w->ibuf.len + take);
+		memcpy(w->ibuf.p + w->ibuf.len, p + taken, take);
+		w->ibuf.len += take;
+		taken += take;
+		if (w->ibuf.len >= PROTO_LEN_SIZE && w->ibuf.len == want)
+			break;
 	}
-	if (w->ibuf.len == 0 && w->ibuf.cap > (1u << 20))
+	if (w->ibuf.len >= PROTO_LEN_SIZE) {
+		want = worker_partial_size(w);
+		*complete = want == 0 || w->ibuf.len == want;
+	}
+	return (taken);
+}
+
+/*
+ * Decodes the frame completed in ibuf and runs its callback; a buffer
+ * grown for a large frame goes at once, a small one stays for the next
+ * cut frame (worker_trim frees it once the worker is quiet).
+ */
+static void
+worker_partial_done(struct worker *w)
+{
+	worker_frames(w, w->ibuf.p, w->ibuf.len);
+	/* The results point into ibuf: their callbacks run before it goes. */
+	engine_drain(w->engine);
+	w->ibuf.len = 0;
+	if (w->ibuf.cap > WORKER_BUF_KEEP)
 		buf_free(&w->ibuf);
 }
 
@@ -985,8 +1136,9 @@ worker_rep_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct worker	*w = st->data;
 	struct engine	*e = w->engine;
-	const uint8_t	*p;
-	size_t		 len, used;
+	const uint8_t	*p = e->scratch;
+	size_t		 len = (size_t)nread, used, take;
+	bool		 complete;
 
 	if (nread == 0)
 		return;
@@ -997,13 +1149,22 @@ worker_rep_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (w->bad)
 		return;
-	if ((uint8_t *)buf->base == e->scratch) {
-		p = e->scratch;
-		len = (size_t)nread;
-	} else {
-		w->ibuf.len += (size_t)nread;
-		p = w->ibuf.p;
-		len = w->ibuf.len;
+	if ((uint8_t *)buf->base != e->scratch) {
+		/* More of a large frame, read in place. */
+		w->ibuf.len += len;
+		if (w->ibuf.len == worker_partial_size(w)) {
+			worker_partial_done(w);
+			engine_flush(e);
+		}
+		return;
+	}
+	if (w->ibuf.len != 0) {
+		take = worker_fill_partial(w, p, len, &complete);
+		if (!complete)
+			return;		/* all of it went into the frame */
+		p += take;
+		len -= take;
+		worker_partial_done(w);
 	}
 	used = worker_frames(w, p, len);
 	engine_drain(e);
@@ -1014,20 +1175,45 @@ worker_rep_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	 */
 	engine_flush(e);
 	if (w->bad) {
-		w->ibuf.len = 0;
+		buf_free(&w->ibuf);
 		return;
 	}
-	if (used < len || p == w->ibuf.p)
-		worker_keep_partial(w, p + used, len - used);
+	if (used < len) {
+		/* A frame cut by the end of the read: kept for the next. */
+		worker_ibuf_reserve(w, len - used);
+		memcpy(w->ibuf.p, p + used, len - used);
+		w->ibuf.len = len - used;
+	}
 }
 
 /* Records one line of a worker's output. */
 static void
 worker_log_emit(struct worker *w, int stream, const char *text, size_t len)
 {
+	if (!guard_log_line(w, stream))
+		return;		/* flooding: guard.c */
 	if (len != 0 && text[len - 1] == '\r')
 		len--;
 	pool_log_line(w->slot, w, (enum log_stream)stream, text, len);
+}
+
+/*
+ * A partial line waits for its newline at most ENGINE_LOG_PARTIAL_MS
+ * from when it began (a prompt with no newline still shows), counted
+ * once: more bytes without a newline do not push the deadline back.
+ */
+static void
+worker_log_arm(struct worker *w)
+{
+	bool	partial = w->line_len[0] != 0 || w->line_len[1] != 0;
+
+	if (w->exited)
+		return;
+	if (partial && !uv_is_active((uv_handle_t *)&w->line_timer))
+		uv_timer_start(&w->line_timer, worker_line_timer_cb,
+		    ENGINE_LOG_PARTIAL_MS, 0);
+	else if (!partial && uv_is_active((uv_handle_t *)&w->line_timer))
+		uv_timer_stop(&w->line_timer);
 }
 
 /*
@@ -1075,6 +1261,7 @@ worker_log_feed(struct worker *w, int stream, const char *data, size_t len)
 			len--;
 		}
 	}
+	worker_log_arm(w);
 }
 
 /* Emits what is left of a partial line (at EOF or exit). */
@@ -1087,6 +1274,32 @@ worker_log_finish(struct worker *w, int stream)
 		worker_log_emit(w, stream, w->line[i], w->line_len[i]);
 		w->line_len[i] = 0;
 	}
+}
+
+/*
+ * A partial line waited ENGINE_LOG_PARTIAL_MS.  What the worker wrote
+ * meanwhile is read first (a loop that was busy may not have read it
+ * yet): if that ends the line, it goes out whole; if nothing ended it,
+ * it goes out as it is, as a line.
+ */
+static void
+worker_line_timer_cb(uv_timer_t *h)
+{
+	struct worker	*w = h->data;
+	uint64_t	 before;
+	int		 stream;
+
+	for (stream = LOG_STDOUT; stream <= LOG_STDERR; stream++) {
+		if (w->line_len[stream - 1] == 0)
+			continue;
+		before = ring_log_next(w->slot->log);
+		worker_drain_fd(w, stream == LOG_STDOUT ? &w->out : &w->err,
+		    stream);
+		if (ring_log_next(w->slot->log) == before)
+			worker_log_finish(w, stream);
+	}
+	worker_log_arm(w);
+	engine_drain(w->engine);
 }
 
 static void
@@ -1149,8 +1362,10 @@ worker_timer_cb(uv_timer_t *h)
 		if (p->spec.mode == POOL_MODE_WORKER) {
 			snprintf(why, sizeof why, "no handshake within %llu ms",
 			    (unsigned long long)p->spec.handshake_ms);
-			pool_note(p, w->slot, w, "%s: %s; restarting",
-			    worker_label(w, label, sizeof label), why);
+			/* A reload's new process is not restarted. */
+			pool_note(p, w->slot, w, "%s: %s; %s",
+			    worker_label(w, label, sizeof label), why,
+			    w->slot->w == w ? "restarting" : "killing it");
 			worker_kill(w, STOP_FAILURE, why);
 		} else
 			pool_worker_service(p, w);
@@ -1175,8 +1390,10 @@ worker_term(struct worker *w)
 		uv_close((uv_handle_t *)&w->req, worker_handle_close_cb);
 	}
 	worker_signal(w, spec->stop_signal);
+	/* Our own SIGCONT: awake now, so the log does not say "from outside". */
 	if (w->sleeping)
-		worker_signal(w, SIGCONT);
+		lifecycle_wake(w, "continued so that it acts on its stop "
+		    "signal");
 	uv_timer_start(&w->timer, worker_timer_cb,
 	    spec->stop_timeout_ms != 0 ? spec->stop_timeout_ms : 1, 0);
 }
@@ -1296,14 +1513,23 @@ worker_drain_fd(struct worker *w, uv_pipe_t *h, int stream)
 	uv_os_fd_t	 fd;
 	size_t		 total = 0;
 	ssize_t		 n;
+	int		 avail;
 
 	if (uv_fileno((uv_handle_t *)h, &fd) != 0)
 		return;
 	while (total < EXIT_DRAIN_MAX) {
 		if (stream == 0) {
-			buf_reserve(&w->ibuf, ENGINE_SCRATCH_SIZE);
-			n = read(fd, w->ibuf.p + w->ibuf.len,
-			    w->ibuf.cap - w->ibuf.len);
+			/*
+			 * Only what the pipe holds gets room: a thousand
+			 * workers stopped at once must not each take a
+			 * scratch-sized buffer.
+			 */
+			if (ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0)
+				break;
+			if ((size_t)avail > EXIT_DRAIN_MAX - total)
+				avail = (int)(EXIT_DRAIN_MAX - total);
+			worker_ibuf_reserve(w, w->ibuf.len + (size_t)avail);
+			n = read(fd, w->ibuf.p + w->ibuf.len, (size_t)avail);
 			if (n > 0)
 				w->ibuf.len += (size_t)n;
 		} else {
@@ -1355,6 +1581,7 @@ worker_exited(struct worker *w, int code, int status)
 		sampler_remove(e->sampler, w->pid);
 	uv_timer_stop(&w->timer);
 	uv_close((uv_handle_t *)&w->timer, worker_handle_close_cb);
+	uv_close((uv_handle_t *)&w->line_timer, worker_handle_close_cb);
 	lifecycle_close(w);
 	uv_close((uv_handle_t *)&w->out, worker_handle_close_cb);
 	uv_close((uv_handle_t *)&w->err, worker_handle_close_cb);

@@ -292,6 +292,14 @@ test_scale_strategy(void **state)
 	assert_string_equal(msg, "pool svc already has 3 workers");
 	assert_int_equal(cmd_scale(engine, svc, 2, msg, sizeof msg), 0);
 	assert_string_equal(msg, "pool svc: 3 -> 2 workers");
+	/* The range is the config's: 1 to 4096 (POOL_WORKERS_MAX). */
+	assert_int_equal(cmd_scale(engine, svc, 0, msg, sizeof msg), -EINVAL);
+	assert_string_equal(msg, "cannot scale pool svc to 0 workers "
+	    "(expected 1 to 4096)");
+	assert_int_equal(cmd_scale(engine, svc, 4097, msg, sizeof msg),
+	    -EINVAL);
+	assert_string_equal(msg, "cannot scale pool svc to 4097 workers "
+	    "(expected 1 to 4096)");
 
 	assert_int_equal(cmd_strategy(engine, svc, "wat", msg, sizeof msg),
 	    -EINVAL);
@@ -299,6 +307,16 @@ test_scale_strategy(void **state)
 	    "polling, weights, random, specify, weights_polling, "
 	    "weights_random, minimum_connection, weights_minimum_connection, "
 	    "least_load)");
+	/* A near miss gets the config parser's "did you mean". */
+	assert_int_equal(cmd_strategy(engine, svc, "weigths", msg, sizeof msg),
+	    -EINVAL);
+	assert_string_equal(msg, "unknown strategy \"weigths\" (expected one "
+	    "of polling, weights, random, specify, weights_polling, "
+	    "weights_random, minimum_connection, weights_minimum_connection, "
+	    "least_load; did you mean \"weights\"?)");
+	assert_int_equal(cmd_strategy(engine, svc, "Least-Laod", msg,
+	    sizeof msg), -EINVAL);
+	assert_non_null(strstr(msg, "; did you mean \"least_load\"?)"));
 	assert_int_equal(cmd_strategy(engine, svc, "polling", msg, sizeof msg),
 	    0);
 	assert_string_equal(msg, "pool svc: strategy minimum_connection -> "

@@ -280,7 +280,6 @@ test_service(void **state)
 	    "[service beat]\n"
 	    "command = svc -v\n"
 	    "workers = 3\n"
-	    "idle_sleep = off\n"
 	    "restart = never\n"
 	    "[pool p]\n"
 	    "command = w\n"
@@ -636,10 +635,13 @@ test_demo_conf(void **state)
 	"min_workers, parallel_jobs, strategy, weights, seed, queue_cap, " \
 	"task_timeout, retry, handshake, idle_sleep, restart, max_restarts, " \
 	"restart_window, backoff, stop_signal, stop_timeout, memory_limit, " \
-	"tree, log_lines"
+	"tree, log_lines, log_file, log_max, log_keep, watch, watch_ignore, " \
+	"watch_delay, reload, locks, log_rate_limit"
 #define SERVICE_KEY_LIST "command, shell, cwd, env.NAME, workers, " \
-	"idle_sleep, restart, max_restarts, restart_window, backoff, " \
-	"stop_signal, stop_timeout, memory_limit, tree, log_lines"
+	"restart, max_restarts, restart_window, backoff, " \
+	"stop_signal, stop_timeout, memory_limit, tree, log_lines, log_file, " \
+	"log_max, log_keep, watch, watch_ignore, watch_delay, reload, locks, " \
+	"log_rate_limit"
 #define DURATION_EXPECTED "a number and a unit: ms, s, m or h, such as " \
 	"250ms or 5s"
 #define SIZE_EXPECTED "a number and a unit: K, M or G, such as 512K or 100M"
@@ -889,6 +891,11 @@ test_error_words(void **state)
 	check_errors("[service s]\ncommand = x\nstrategy = polling\n",
 	    "t.conf:3: key \"strategy\" does not apply to [service s] "
 	    "(services take no tasks)\n");
+	/* A service has no task to wake it: idle_sleep makes no sense. */
+	check_errors("[service s]\ncommand = x\nidle_sleep = 1m\n",
+	    "t.conf:3: key \"idle_sleep\" does not apply to [service s] "
+	    "(services take no tasks, and only a task wakes a worker that "
+	    "idle_sleep put to sleep)\n");
 }
 
 static void
@@ -1141,6 +1148,162 @@ test_null_err(void **state)
 
 /* ---- pool_spec --------------------------------------------------------- */
 
+/* watch, watch_ignore, watch_delay, reload: values, defaults, copies. */
+static void
+test_watch_keys(void **state)
+{
+	struct config		 cfg;
+	struct pool_spec	 copy;
+	const struct pool_spec	*s;
+
+	(void)state;
+	parse_pool(&cfg, "");
+	s = &cfg.pools[0];
+	assert_null(s->watch);
+	assert_int_equal(s->nwatch, 0);
+	assert_null(s->watch_ignore);
+	assert_int_equal(s->nwatch_ignore, 0);
+	assert_int_equal(s->watch_delay_ms, 500);
+	assert_int_equal(s->reload, POOL_RELOAD_ROLLING);
+	config_free(&cfg);
+
+	parse_pool(&cfg, "watch = src ,app.py, lib/a b\n"
+	    "watch_ignore = *.pyc, .git,node_modules\nwatch_delay = 2s\n"
+	    "reload = Restart");
+	s = &cfg.pools[0];
+	assert_int_equal(s->nwatch, 3);
+	assert_string_equal(s->watch[0], "src");
+	assert_string_equal(s->watch[1], "app.py");
+	assert_string_equal(s->watch[2], "lib/a b");
+	assert_int_equal(s->nwatch_ignore, 3);
+	assert_string_equal(s->watch_ignore[0], "*.pyc");
+	assert_string_equal(s->watch_ignore[1], ".git");
+	assert_string_equal(s->watch_ignore[2], "node_modules");
+	assert_int_equal(s->watch_delay_ms, 2000);
+	assert_int_equal(s->reload, POOL_RELOAD_RESTART);
+
+	/* Deep copies, released with the spec. */
+	assert_int_equal(pool_spec_copy(&copy, s), 0);
+	assert_int_equal(copy.nwatch, 3);
+	assert_ptr_not_equal(copy.watch, s->watch);
+	assert_ptr_not_equal(copy.watch[2], s->watch[2]);
+	assert_int_equal(copy.nwatch_ignore, 3);
+	assert_ptr_not_equal(copy.watch_ignore[0], s->watch_ignore[0]);
+	config_free(&cfg);
+	assert_string_equal(copy.watch[2], "lib/a b");
+	assert_string_equal(copy.watch_ignore[2], "node_modules");
+	pool_spec_release(&copy);
+	assert_null(copy.watch);
+	assert_int_equal(copy.nwatch, 0);
+	assert_null(copy.watch_ignore);
+	assert_int_equal(copy.watch_delay_ms, 500);
+
+	/* Services reload too; 0ms means at the next loop turn. */
+	parse_ok(&cfg, "[service s]\ncommand = x\nwatch = /etc\n"
+	    "watch_delay = 0\nreload = rolling\n");
+	s = &cfg.pools[0];
+	assert_int_equal(s->nwatch, 1);
+	assert_string_equal(s->watch[0], "/etc");
+	assert_int_equal(s->watch_delay_ms, 0);
+	assert_int_equal(s->reload, POOL_RELOAD_ROLLING);
+	config_free(&cfg);
+}
+
+static void
+test_error_watch_keys(void **state)
+{
+	(void)state;
+	check_pool_error("watch =", "empty value for watch (expected files "
+	    "or directories separated by commas, such as \"src, app.py\")");
+	check_pool_error("watch = src,, app.py", "an empty path in watch "
+	    "(expected files or directories separated by commas, such as "
+	    "\"src, app.py\")");
+	check_pool_error("watch_ignore = *.pyc,", "an empty pattern in "
+	    "watch_ignore (expected patterns separated by commas, such as "
+	    "\"*.pyc, .git\")");
+	check_pool_error("reload = rollin", "unknown reload \"rollin\" "
+	    "(expected one of rolling, restart; did you mean \"rolling\"?)");
+	check_pool_error("reload = graceful", "unknown reload \"graceful\" "
+	    "(expected one of rolling, restart)");
+	check_pool_error("watch_delay = 2h", "watch_delay = \"2h\" is out of "
+	    "range (expected from 0ms to 1h)");
+	check_pool_error("watch_delay = soon", "bad duration \"soon\" for "
+	    "watch_delay (expected " DURATION_EXPECTED ")");
+	check_errors("[pool p]\ncommand = x\nwatch = a\nwatch = b\n",
+	    "t.conf:4: duplicate key \"watch\" in [pool p] (first set on "
+	    "line 3)\n");
+}
+
+static void
+test_log_keys(void **state)
+{
+	struct config		 cfg;
+	struct pool_spec	 copy;
+	const struct pool_spec	*s;
+
+	(void)state;
+	parse_pool(&cfg, "");
+	s = &cfg.pools[0];
+	assert_null(s->log_file);
+	assert_int_equal(s->log_max, 10 * 1024 * 1024);
+	assert_int_equal(s->log_keep, 5);
+	config_free(&cfg);
+
+	parse_pool(&cfg, "log_file = /var/log/p out.log\nlog_max = 1.5M\n"
+	    "log_keep = 0");
+	s = &cfg.pools[0];
+	assert_string_equal(s->log_file, "/var/log/p out.log");
+	assert_int_equal(s->log_max, 1536 * 1024);
+	assert_int_equal(s->log_keep, 0);
+	/* Deep copy, released with the spec. */
+	assert_int_equal(pool_spec_copy(&copy, s), 0);
+	assert_ptr_not_equal(copy.log_file, s->log_file);
+	config_free(&cfg);
+	assert_string_equal(copy.log_file, "/var/log/p out.log");
+	assert_int_equal(copy.log_max, 1536 * 1024);
+	pool_spec_release(&copy);
+	assert_null(copy.log_file);
+	assert_int_equal(copy.log_max, 10 * 1024 * 1024);
+
+	/* Services too; off never rotates; the bounds. */
+	parse_ok(&cfg, "[service s]\ncommand = x\nlog_file = s.log\n"
+	    "log_max = off\nlog_keep = 100\n[pool q]\ncommand = y\n"
+	    "log_file = q.log\nlog_max = 1K\n");
+	assert_string_equal(cfg.pools[0].log_file, "s.log");
+	assert_int_equal(cfg.pools[0].log_max, 0);
+	assert_int_equal(cfg.pools[0].log_keep, 100);
+	assert_string_equal(cfg.pools[1].log_file, "q.log");
+	assert_int_equal(cfg.pools[1].log_max, 1024);
+	config_free(&cfg);
+}
+
+static void
+test_error_log_keys(void **state)
+{
+	(void)state;
+	check_pool_error("log_file =", "empty value for log_file (expected "
+	    "a file's path)");
+	check_pool_error("log_max = 1000\nlog_file = a.log", "log_max = "
+	    "\"1000\" is out of range (expected at least 1K, or off)");
+	check_pool_error("log_max = big\nlog_file = a.log", "bad size "
+	    "\"big\" for log_max (expected " SIZE_EXPECTED ", or off)");
+	check_pool_error("log_keep = 101\nlog_file = a.log", "log_keep = "
+	    "\"101\" is out of range (expected a whole number from 0 to "
+	    "100)");
+	check_pool_error("log_max = 20M", "log_max and log_keep rotate a "
+	    "log_file, and [pool p] has none (expected log_file = PATH)");
+	check_errors("[pool p]\ncommand = x\nlog_keep = 2\n",
+	    "t.conf:3: log_max and log_keep rotate a log_file, and [pool p] "
+	    "has none (expected log_file = PATH)\n");
+	check_errors("[pool p]\ncommand = x\nlog_file = a.log\n"
+	    "[service s]\ncommand = y\nlog_file = a.log\n",
+	    "t.conf:6: log_file \"a.log\" is already the log file of "
+	    "[pool p] (line 3): give [service s] a file of its own\n");
+	check_errors("[pool p]\ncommand = x\nlog_file = a\nlog_file = b\n",
+	    "t.conf:4: duplicate key \"log_file\" in [pool p] (first set on "
+	    "line 3)\n");
+}
+
 static void
 test_spec_copy(void **state)
 {
@@ -1197,6 +1360,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_log_keys),
+		cmocka_unit_test(test_error_log_keys),
 		cmocka_unit_test(test_every_pool_key),
 		cmocka_unit_test(test_global_keys),
 		cmocka_unit_test(test_service),
@@ -1228,6 +1393,8 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_null_err),
 		cmocka_unit_test(test_spec_copy),
+		cmocka_unit_test(test_watch_keys),
+		cmocka_unit_test(test_error_watch_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,6 +107,30 @@ test_others(void **state)
 	assert_string_equal(req.strategy, "polling");
 	assert_int_equal(parse("ping", NULL, 0), CTL_PARSE_OK);
 	assert_int_equal(req.op, CTL_OP_PING);
+	assert_int_equal(parse("reload web", NULL, 0), CTL_PARSE_OK);
+	assert_int_equal(req.op, CTL_OP_RELOAD);
+	assert_string_equal(req.pool, "web");
+}
+
+static void
+test_logs(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("logs", NULL, 0), CTL_PARSE_OK);
+	assert_int_equal(req.op, CTL_OP_LOGS);
+	assert_int_equal(req.lines, CTL_LOGS_LINES);
+	assert_false(req.follow);
+	assert_null(req.target);
+	assert_int_equal(parse("logs follow lines=0 web/2", NULL, 0),
+	    CTL_PARSE_OK);
+	assert_int_equal(req.lines, 0);
+	assert_true(req.follow);
+	assert_string_equal(req.target, "web/2");
+	assert_int_equal(parse("logs web lines=1000000", NULL, 0),
+	    CTL_PARSE_OK);
+	assert_int_equal(req.lines, 1000000);
+	assert_false(req.follow);
+	assert_string_equal(req.target, "web");
 }
 
 static void
@@ -122,10 +146,15 @@ test_errors(void **state)
 {
 	(void)state;
 	expect_error("frob", NULL, 0, "unknown request \"frob\" (expected "
-	    "send, list, kill, sleep, wake, restart, scale, strategy or ping)");
+	    "send, list, kill, sleep, wake, restart, scale, strategy, logs, "
+	    "reload or ping)");
 	expect_error("fr%0Aob", NULL, 0, "unknown request \"fr\\x0aob\" "
 	    "(expected send, list, kill, sleep, wake, restart, scale, "
-	    "strategy or ping)");
+	    "strategy, logs, reload or ping)");
+	expect_error("reload", NULL, 0, "bad reload request: 0 arguments "
+	    "given (expected \"reload POOL\")");
+	expect_error("reload web now", NULL, 0, "bad reload request: 2 "
+	    "arguments given (expected \"reload POOL\")");
 	expect_error("", NULL, 0, "empty header line (expected a request such "
 	    "as \"list\")");
 	expect_error("list  json", NULL, 0, "empty word in the header line "
@@ -138,6 +167,25 @@ test_errors(void **state)
 	    "(expected \"ping\")");
 	expect_error("send web echo ttl=5", NULL, 0, "bad send request: "
 	    "unknown option \"ttl=5\" (expected key=K or timeout=MS)");
+	expect_error("logs lines=1000001", NULL, 0, "bad logs request: lines "
+	    "\"1000001\" (expected a number from 0 to 1000000)");
+	expect_error("logs lines=-1", NULL, 0, "bad logs request: lines "
+	    "\"-1\" (expected a number from 0 to 1000000)");
+	expect_error("logs lines=1 lines=2", NULL, 0, "bad logs request: "
+	    "lines given twice");
+	/* The engine's range of workers (POOL_WORKERS_MAX). */
+	expect_error("scale web 0", NULL, 0, "bad scale request: worker count "
+	    "\"0\" (expected a number from 1 to 4096)");
+	expect_error("scale web 4097", NULL, 0, "bad scale request: worker "
+	    "count \"4097\" (expected a number from 1 to 4096)");
+	expect_error("logs follow web follow", NULL, 0, "bad logs request: "
+	    "follow given twice");
+	expect_error("logs web db", NULL, 0, "bad logs request: a second "
+	    "target \"db\" (expected one POOL, POOL/N or pid at most)");
+	expect_error("logs a b c d", NULL, 0, "bad logs request: 4 arguments "
+	    "given (expected \"logs [lines=N] [follow] [TARGET]\")");
+	expect_error("logs", "x", 1, "bad logs request: it takes no payload "
+	    "(1 bytes given)");
 	expect_error("send web echo timeout=5s", NULL, 0, "bad send request: "
 	    "timeout \"5s\" (expected milliseconds, 1 or more)");
 	expect_error("send web echo key=a key=b", NULL, 0, "bad send request: "
@@ -155,9 +203,9 @@ test_errors(void **state)
 	expect_error("kill web/0 FROB", NULL, 0, "bad kill request: unknown "
 	    "signal \"FROB\" (expected a name such as TERM or a number)");
 	expect_error("scale web -1", NULL, 0, "bad scale request: worker count "
-	    "\"-1\" (expected a number from 0 to 100000)");
+	    "\"-1\" (expected a number from 1 to 4096)");
 	expect_error("scale web 100001", NULL, 0, "bad scale request: worker "
-	    "count \"100001\" (expected a number from 0 to 100000)");
+	    "count \"100001\" (expected a number from 1 to 4096)");
 	expect_error("a b c d e f g h i", NULL, 0, "too many words in the "
 	    "header line (at most 8)");
 }
@@ -297,6 +345,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_others),
+		cmocka_unit_test(test_logs),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_encode_word),

@@ -702,6 +702,57 @@ sdk_thread(struct pooltop_req *req, const void *data, size_t len, void *arg)
 	pthread_detach(t);
 }
 
+/*
+ * wait and go: a wait request is answered by its thread only after a go
+ * request was answered by another thread, so the answers come back in
+ * the opposite order of the requests, without depending on timing.
+ */
+static pthread_mutex_t	go_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	go_cond = PTHREAD_COND_INITIALIZER;
+static int		go_done;
+
+static void *
+wait_thread(void *arg)
+{
+	pthread_mutex_lock(&go_lock);
+	while (!go_done)
+		pthread_cond_wait(&go_cond, &go_lock);
+	pthread_mutex_unlock(&go_lock);
+	pooltop_reply(arg, "waited", 6);
+	return NULL;
+}
+
+static void *
+go_thread(void *arg)
+{
+	pooltop_reply(arg, "go", 2);
+	pthread_mutex_lock(&go_lock);
+	go_done = 1;
+	pthread_cond_signal(&go_cond);
+	pthread_mutex_unlock(&go_lock);
+	return NULL;
+}
+
+static void
+sdk_wait(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	pthread_t	t;
+
+	if (pthread_create(&t, NULL, wait_thread, req) != 0)
+		_exit(10);
+	pthread_detach(t);
+}
+
+static void
+sdk_go(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	pthread_t	t;
+
+	if (pthread_create(&t, NULL, go_thread, req) != 0)
+		_exit(10);
+	pthread_detach(t);
+}
+
 static void *
 quit_thread(void *arg)
 {
@@ -755,18 +806,25 @@ sdk_ticks(struct pooltop_req *req, const void *data, size_t len, void *arg)
 
 /* The child: serves the tasks above on the pipes, exits with run()'s say. */
 static void
-sdk_child(int req, int rp)
+sdk_child(int req[2], int rp[2])
 {
 	struct pooltop_host	*h;
 	int			 rc;
 
-	if (dup2(req, 3) != 3 || dup2(rp, 4) != 4)
+	/* Only fds 3 and 4 stay: our own pipe ends would hide the EOF. */
+	if (dup2(req[0], 3) != 3 || dup2(rp[1], 4) != 4)
 		_exit(12);
+	close(req[0]);
+	close(req[1]);
+	close(rp[0]);
+	close(rp[1]);
 	h = pooltop_host_new();
 	if (pooltop_host_on(h, "thread", sdk_thread, NULL) != 0 ||
 	    pooltop_host_on(h, "quit", sdk_quit, h) != 0 ||
 	    pooltop_host_on(h, "big", sdk_big, NULL) != 0 ||
-	    pooltop_host_on(h, "ticks", sdk_ticks, NULL) != 0)
+	    pooltop_host_on(h, "ticks", sdk_ticks, NULL) != 0 ||
+	    pooltop_host_on(h, "wait", sdk_wait, NULL) != 0 ||
+	    pooltop_host_on(h, "go", sdk_go, NULL) != 0)
 		_exit(13);
 	rc = pooltop_host_run(h);
 	pooltop_host_free(h);
@@ -802,7 +860,6 @@ test_sdk_threads(void **state)
 	unsigned char	 seen[N] = { 0 };
 	char		 ms[16], want[32];
 	int		 req[2], rp[2], i, st;
-	uint32_t	 last = 0;
 
 	memset(&c, 0, sizeof c);
 	high_pipe(req);
@@ -810,7 +867,7 @@ test_sdk_threads(void **state)
 	c.pid = fork();
 	assert_true(c.pid >= 0);
 	if (c.pid == 0)
-		sdk_child(req[0], rp[1]);
+		sdk_child(req, rp);
 	close(req[0]);
 	close(rp[1]);
 	c.req = req[1];
@@ -819,8 +876,13 @@ test_sdk_threads(void **state)
 	c.err = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	c.buf = malloc(4 << 20);
 
-	expect_hello(&c, "thread, quit, big, ticks");
-	/* Later requests sleep less: answers come back in reverse. */
+	expect_hello(&c, "thread, quit, big, ticks, wait, go");
+	send_request(&c, 50, "wait", NULL, 0);
+	send_request(&c, 51, "go", NULL, 0);
+	expect_reply(&c, PROTO_RESULT, 51, "go");
+	expect_reply(&c, PROTO_RESULT, 50, "waited");
+
+	/* N threads in flight at once, each answered exactly once. */
 	for (i = 0; i < N; i++) {
 		snprintf(ms, sizeof ms, "%d", (N - i) * 20);
 		send_request(&c, (uint32_t)i, "thread", ms, strlen(ms) + 1);
@@ -833,9 +895,7 @@ test_sdk_threads(void **state)
 		seen[rep.id] = 1;
 		snprintf(want, sizeof want, "thread %u", (N - rep.id) * 20);
 		assert_string_equal(rep.data, want);
-		last = rep.id;
 	}
-	assert_int_equal(last, 0);	/* the 400 ms one, sent first */
 
 	send_request(&c, 100, "big", NULL, 0);
 	expect_reply(&c, PROTO_ERROR, 100, "task \"big\": result too large "

@@ -413,6 +413,81 @@ thousand(struct ctx *c, unsigned parallel)
 		assert_true(w[i].tasks_done > done_before[i]);
 }
 
+/* A result checked byte for byte against the payload it echoes. */
+struct echoed {
+	const unsigned char	*want;
+	size_t			 len;
+	int			 calls;
+	bool			 ok;
+	bool			 same;
+};
+
+static void
+echoed_cb(bool ok, const void *data, size_t len, void *arg)
+{
+	struct echoed	*e = arg;
+
+	e->calls++;
+	e->ok = ok;
+	e->same = len == e->len && (len == 0 || memcmp(data, e->want, len) == 0);
+	cur->done++;
+}
+
+/*
+ * Replies cut anywhere by the pipe's reads (in the length field, in the
+ * body, at the read buffer's 64 KiB edge) and replies larger than the
+ * read buffer all arrive whole and in their own callback.
+ */
+static void
+test_frames_split(void **state)
+{
+	static const size_t	 sizes[] = { 0, 1, 2, 17, 31, 4096, 65527,
+	    65528, 65535, 65536, 65537, 100000, 300000, 1u << 20 };
+	struct ctx		*c = *state;
+	struct pool_spec	 s;
+	struct pool		*p;
+	struct echoed		*e;
+	unsigned char		*buf;
+	size_t			 i, n = 0, round, nsizes, total;
+
+	nsizes = sizeof sizes / sizeof sizes[0];
+	total = 4 * nsizes + 300;
+	e = calloc(total, sizeof *e);
+	buf = malloc((1u << 20) + 1024);
+	assert_non_null(e);
+	assert_non_null(buf);
+	for (i = 0; i < (1u << 20) + 1024; i++)
+		buf[i] = (unsigned char)(i * 131 + i / 251);
+	spec_worker(&s, "split", 2, NULL);
+	s.parallel_jobs = 8;
+	p = add(c, &s);
+	wait_ready(c, 2);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < nsizes; i++, n++) {
+			e[n].want = buf + (n * 7) % 1000;
+			e[n].len = sizes[(i + round) % nsizes];
+			assert_int_equal(pool_send(p, "echo", e[n].want,
+			    e[n].len, NULL, echoed_cb, &e[n]), 0);
+		}
+	}
+	for (i = 0; i < 300; i++, n++) {
+		e[n].want = buf + (n * 13) % 1000;
+		e[n].len = (n * 977) % 3000;
+		assert_int_equal(pool_send(p, "echo", e[n].want, e[n].len,
+		    NULL, echoed_cb, &e[n]), 0);
+	}
+	wait_done(c, (int)n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(e[i].calls, 1);
+		assert_true(e[i].ok);
+		if (!e[i].same)
+			fail_msg("task %zu (%zu bytes): wrong result", i,
+			    e[i].len);
+	}
+	free(buf);
+	free(e);
+}
+
 static void
 test_thousand_p1(void **state)
 {
@@ -639,7 +714,7 @@ test_queue_full(void **state)
 	r = pool_send(p, "echo", "c", 1, NULL, task_cb, &c->res[3]);
 	assert_int_equal(r, -ENOBUFS);
 	assert_string_equal(pool_send_error(p, r),
-	    "queue full (2 tasks waiting)");
+	    "pool \"full\": queue full (2 tasks waiting, queue_cap 2)");
 	wait_done(c, 3);
 	assert_string_equal(c->res[0].data, "slept 200");
 	assert_string_equal(c->res[1].data, "a");
@@ -1401,6 +1476,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_results, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thousand_p1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frames_split, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_thousand_p8, setup,
 		    teardown),

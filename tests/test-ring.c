@@ -205,6 +205,65 @@ test_log_cut(void **state)
 	ring_log_free(r);
 }
 
+/*
+ * The table of lines grows as lines come (8, 16, ... up to max_lines):
+ * every line survives each growth in order, and once max_lines is
+ * reached the oldest go first as with a table allocated up front.
+ */
+static void
+test_log_grow(void **state)
+{
+	static const size_t	 caps[] = { 1, 7, 8, 9, 100, 1000 };
+	struct ring_log		*r;
+	struct ring_log_entry	 e;
+	char			 buf[64];
+	size_t			 c, max, i, total;
+	int			 n;
+
+	(void)state;
+	for (c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+		max = caps[c];
+		r = ring_log_new(max, 64);
+		assert_non_null(r);
+		total = 2 * max + 5;
+		for (i = 0; i < total; i++) {
+			n = snprintf(buf, sizeof buf, "line %zu", i);
+			ring_log_push(r, (uint64_t)i, (int)(i % 2), buf,
+			    (size_t)n);
+			/* Everything pushed so far, up to max, is kept. */
+			assert_int_equal(ring_log_next(r), i + 1);
+			assert_int_equal(ring_log_first(r),
+			    i + 1 > max ? i + 1 - max : 0);
+		}
+		for (i = 0; i < total; i++) {
+			if (i < total - max) {
+				assert_int_equal(ring_log_get(r, i, &e),
+				    -ENOENT);
+				continue;
+			}
+			assert_int_equal(ring_log_get(r, i, &e), 0);
+			assert_int_equal(e.seq, i);
+			assert_int_equal(e.time_ms, i);
+			assert_int_equal(e.stream, (int)(i % 2));
+			snprintf(buf, sizeof buf, "line %zu", i);
+			assert_string_equal(e.text, buf);
+		}
+		ring_log_free(r);
+	}
+
+	/* Lines read back while the table grows under them stay right. */
+	r = ring_log_new(1000, 64);
+	assert_non_null(r);
+	for (i = 0; i < 300; i++) {
+		n = snprintf(buf, sizeof buf, "%zu", i);
+		ring_log_push(r, 0, 0, buf, (size_t)n);
+		assert_int_equal(ring_log_get(r, i / 2, &e), 0);
+		snprintf(buf, sizeof buf, "%zu", i / 2);
+		assert_string_equal(e.text, buf);
+	}
+	ring_log_free(r);
+}
+
 int
 main(void)
 {
@@ -216,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_log_order_and_seq),
 		cmocka_unit_test(test_log_overwrite),
 		cmocka_unit_test(test_log_cut),
+		cmocka_unit_test(test_log_grow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

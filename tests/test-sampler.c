@@ -782,8 +782,9 @@ test_history_wrap(void **state)
 {
 	struct fixture		*f = *state;
 	struct sampler_options	 o = { .history = 4 };
+	struct proc_sample	 ps;
 	double			 cpu[8];
-	uint64_t		 rss[8];
+	uint64_t		 rss[8], rss2[2];
 	size_t			 i;
 
 	assert_int_equal(sampler_new(&f->s, &f->loop, &o), 0);
@@ -795,7 +796,16 @@ test_history_wrap(void **state)
 		assert_true(rss[i] > 0);
 		assert_true(cpu[i] >= 0.0);
 	}
-	assert_int_equal(sampler_history(f->s, getpid(), NULL, rss, 2), 2);
+	/* The newest entry is last: the last reading (RSS exact, CPU% to
+	 * a float's precision). */
+	assert_int_equal(sampler_get(f->s, getpid(), &ps), 0);
+	assert_int_equal(rss[3], ps.rss);
+	assert_true(cpu[3] - ps.cpu < 1e-4 * (1 + ps.cpu) &&
+	    ps.cpu - cpu[3] < 1e-4 * (1 + ps.cpu));
+	/* Fewer asked for: the newest ones. */
+	assert_int_equal(sampler_history(f->s, getpid(), NULL, rss2, 2), 2);
+	assert_int_equal(rss2[0], rss[2]);
+	assert_int_equal(rss2[1], rss[3]);
 	assert_int_equal(sampler_history(f->s, getpid(), cpu, NULL, 0), 0);
 }
 

@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
 #include <cmocka.h>
 
 #include "dash.h"
+#include "view.h"
 
 /* Pool identities: the model never dereferences them. */
 static const char pool_a[1], pool_b[1];
@@ -622,6 +624,132 @@ test_tasklog_ring(void **state)
 	assert_int_equal(tasklog_init(&t, 0), -22);
 }
 
+/*
+ * Every key htop binds in its main screen (htop-dev/htop Action.c,
+ * Action_setBindings) does the same thing here, or nothing: pooltop's
+ * own actions must not take a letter a person's htop habits use.
+ */
+static void
+test_keys_follow_htop(void **state)
+{
+	static const struct {
+		int		 key;
+		enum ui_cmd	 cmd;	/* htop's action here, or NONE */
+	} htop[] = {
+		{ ' ', UI_CMD_TAG },		{ '#', UI_CMD_NONE },
+		{ '*', UI_CMD_NONE },		{ '+', UI_CMD_NONE },
+		{ ',', UI_CMD_SORT_PREV },	{ '-', UI_CMD_NONE },
+		{ '.', UI_CMD_SORT_NEXT },	{ '/', UI_CMD_SEARCH },
+		{ '<', UI_CMD_SORT_PREV },	{ '=', UI_CMD_NONE },
+		{ '>', UI_CMD_SORT_NEXT },	{ '?', UI_CMD_HELP },
+		{ 'C', UI_CMD_NONE },		{ 'F', UI_CMD_NONE },
+		{ 'H', UI_CMD_NONE },		{ 'I', UI_CMD_INVERT },
+		{ 'K', UI_CMD_NONE },		{ 'M', UI_CMD_SORT_MEM },
+		{ 'N', UI_CMD_SORT_PID },	{ 'O', UI_CMD_NONE },
+		{ 'P', UI_CMD_SORT_CPU },	{ 'S', UI_CMD_NONE },
+		{ 'T', UI_CMD_SORT_TIME },	{ 'U', UI_CMD_UNTAG_ALL },
+		{ 'Y', UI_CMD_NONE },		{ 'Z', UI_CMD_NONE },
+		{ '[', UI_CMD_NONE },		{ '\014', UI_CMD_REDRAW },
+		{ '\177', UI_CMD_NONE },	{ '\\', UI_CMD_FILTER },
+		{ ']', UI_CMD_NONE },		{ 'a', UI_CMD_NONE },
+		{ 'b', UI_CMD_NONE },		{ 'c', UI_CMD_NONE },
+		{ 'e', UI_CMD_NONE },		{ 'h', UI_CMD_HELP },
+		{ 'k', UI_CMD_KILL },		{ 'l', UI_CMD_NONE },
+		{ 'm', UI_CMD_NONE },		{ 'p', UI_CMD_NONE },
+		{ 'q', UI_CMD_QUIT },		{ 's', UI_CMD_NONE },
+		{ 't', UI_CMD_NONE },		{ 'u', UI_CMD_NONE },
+		{ 'w', UI_CMD_NONE },		{ 'x', UI_CMD_NONE },
+		{ '\t', UI_CMD_NONE },
+		{ KEY_F(1), UI_CMD_HELP },	{ KEY_F(2), UI_CMD_NONE },
+		{ KEY_F(3), UI_CMD_SEARCH },	{ KEY_F(4), UI_CMD_FILTER },
+		{ KEY_F(5), UI_CMD_NONE },	{ KEY_F(6), UI_CMD_SORT_NEXT },
+		{ KEY_F(7), UI_CMD_NONE },	{ KEY_F(8), UI_CMD_NONE },
+		{ KEY_F(9), UI_CMD_KILL },	{ KEY_F(10), UI_CMD_QUIT },
+	};
+	/* pooltop's own, each on a letter htop leaves free. */
+	static const struct {
+		int		 key;
+		enum ui_cmd	 cmd;
+	} own[] = {
+		{ 'z', UI_CMD_SLEEP_WAKE },	{ 'r', UI_CMD_RESTART },
+		{ 'j', UI_CMD_TASKS },		{ 'L', UI_CMD_LOG },
+		{ '\r', UI_CMD_LOG },		{ KEY_ENTER, UI_CMD_LOG },
+		{ 'A', UI_CMD_SCALE_UP },	{ 'D', UI_CMD_SCALE_DOWN },
+		{ 'B', UI_CMD_STRATEGY },	{ 'd', UI_CMD_DEBUG },
+		{ 'R', UI_CMD_RELOAD },		{ 'n', UI_CMD_SEARCH_NEXT },
+	};
+	size_t	i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof htop / sizeof htop[0]; i++) {
+		if (ui_table_cmd(htop[i].key) != htop[i].cmd)
+			fail_msg("key %d (%c): command %d, expected %d",
+			    htop[i].key, htop[i].key < 0x7f &&
+			    htop[i].key >= 0x20 ? htop[i].key : '?',
+			    (int)ui_table_cmd(htop[i].key), (int)htop[i].cmd);
+	}
+	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
+		assert_int_equal(ui_table_cmd(own[i].key), own[i].cmd);
+		for (j = 0; j < sizeof htop / sizeof htop[0]; j++)
+			assert_int_not_equal(own[i].key, htop[j].key);
+	}
+	assert_int_equal(ui_table_cmd('y'), UI_CMD_NONE);
+}
+
+/* Each of pooltop's own keys has its line on the help screen. */
+static void
+test_help_lists_keys(void **state)
+{
+	static const char *const want[] = {
+		"  z           sleep the worker (SIGSTOP), or wake it",
+		"  r           restart the worker",
+		"  A           add a worker",
+		"  D           drop a worker",
+		"  B           change the worker's pool's balancing strategy",
+		"  R           reload the worker's pool",
+		"  d           debugger",
+		"  L Enter     the worker's log",
+		"  j           the task log",
+		"  P M T N     sort by CPU%, by memory (RSS), by uptime, by PID",
+		"  Esc q j     back to the table",
+	};
+	size_t	i, k;
+	bool	found;
+
+	(void)state;
+	for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+		found = false;
+		for (k = 0; k < view_help_nlines && !found; k++)
+			found = strncmp(view_help_text[k], want[i],
+			    strlen(want[i])) == 0;
+		if (!found)
+			fail_msg("no help line starting \"%s\"", want[i]);
+	}
+	/* htop's letters for other actions are not offered. */
+	for (k = 0; k < view_help_nlines; k++) {
+		assert_null(strstr(view_help_text[k], "  s           "));
+		assert_null(strstr(view_help_text[k], "  t           "));
+		assert_null(strstr(view_help_text[k], "  + -"));
+	}
+}
+
+/* NO_COLOR: set and not empty turns colour off; empty is as unset. */
+static void
+test_no_color(void **state)
+{
+	(void)state;
+	unsetenv("NO_COLOR");
+	assert_true(ui_color_allowed(true));
+	assert_false(ui_color_allowed(false));		/* color = no */
+	setenv("NO_COLOR", "", 1);
+	assert_true(ui_color_allowed(true));
+	setenv("NO_COLOR", "1", 1);
+	assert_false(ui_color_allowed(true));
+	setenv("NO_COLOR", "no", 1);			/* any value */
+	assert_false(ui_color_allowed(true));
+	unsetenv("NO_COLOR");
+}
+
 int
 main(void)
 {
@@ -644,6 +772,9 @@ main(void)
 		cmocka_unit_test(test_spark_render),
 		cmocka_unit_test(test_spark_range),
 		cmocka_unit_test(test_tasklog_ring),
+		cmocka_unit_test(test_keys_follow_htop),
+		cmocka_unit_test(test_help_lists_keys),
+		cmocka_unit_test(test_no_color),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

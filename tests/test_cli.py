@@ -16,6 +16,7 @@ real `pooltop send` processes.
 
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -299,16 +300,24 @@ def test_usage():
         (["send", "web", "echo", "a", "b"], 'pooltop send: unexpected '
          'argument "b" after the payload (quote a payload with spaces)\n'),
         (["ctl"], "pooltop ctl: expected a command: list, kill, sleep, "
-         "wake, restart, scale, strategy or ping\n"),
+         "wake, restart, scale, strategy, reload, logs or ping\n"),
         (["ctl", "frob"], 'pooltop ctl: unknown command "frob" (expected '
-         'list, kill, sleep, wake, restart, scale, strategy or ping)\n'),
+         'list, kill, sleep, wake, restart, scale, strategy, reload, logs '
+         'or ping)\n'),
+        (["ctl", "reload"], "pooltop ctl reload: expected one POOL\n"),
+        (["ctl", "reload", "a", "b"], "pooltop ctl reload: expected one "
+         "POOL\n"),
         (["ctl", "kill", "-FROB", "web/0"], 'pooltop ctl kill: unknown '
          'signal "-FROB" (expected a name such as -TERM or -KILL, or a '
          'number such as -9)\n'),
         (["ctl", "kill"], "pooltop ctl kill: expected one TARGET (POOL/N "
          "or a pid)\n"),
         (["ctl", "scale", "web", "many"], 'pooltop ctl scale: bad worker '
-         'count "many" (expected a number from 0 to 100000)\n'),
+         'count "many" (expected a number from 1 to 4096)\n'),
+        (["ctl", "scale", "web", "0"], 'pooltop ctl scale: bad worker '
+         'count "0" (expected a number from 1 to 4096)\n'),
+        (["ctl", "scale", "web", "4097"], 'pooltop ctl scale: bad worker '
+         'count "4097" (expected a number from 1 to 4096)\n'),
         (["ctl", "list", "--yaml"], 'pooltop ctl list: unexpected argument '
          '"--yaml" (expected --json or nothing)\n'),
         (["ctl", "sleep"], "pooltop ctl sleep: expected one TARGET (POOL/N "
@@ -355,15 +364,69 @@ strategy = fastest
           err)
     check(not os.path.exists(os.path.join(TMP, "never.sock")),
           "no socket made for a bad config")
-    # A pool that cannot start: the engine's reason, and nothing left.
+    # What only this machine can tell (cwd, command), as the engine
+    # would find it: check and the start both say FILE:LINE, status 2.
     nocmd = write("nocmd.conf", "[pool a]\ncommand = %s/nope\n" % TMP)
     st, out, err = run(["--headless", "-c", nocmd, "-s",
                         os.path.join(TMP, "never.sock")])
-    eq((st, err), (1, 'pooltop: %s: pool a: cannot start "%s/nope": No such '
-                   'file or directory\n' % (nocmd, TMP)),
-       "a pool whose command is missing")
+    eq((st, err), (2, '%s:2: pool a: command "%s/nope" does not exist\n'
+                   % (nocmd, TMP)), "a pool whose command is missing")
     check(not os.path.exists(os.path.join(TMP, "never.sock")),
-          "the socket is removed after a failed start")
+          "no socket made for a missing command")
+    os.makedirs(os.path.join(TMP, "wd"), exist_ok=True)
+    with open(os.path.join(TMP, "wd", "run.sh"), "w") as f:
+        f.write("#!/bin/sh\nexec sleep 100\n")
+    os.chmod(os.path.join(TMP, "wd", "run.sh"), 0o755)
+    paths = write("paths.conf", """\
+[pool a]
+command = /etc/passwd
+
+[pool b]
+cwd = /nonexistent
+command = ./run.sh
+
+[service c]
+command = nosuch-pooltop-program
+env.PATH = /nonexistent-bin:/usr/bin
+
+[pool d]
+cwd = /etc/passwd
+command = %s
+
+[pool e]
+# Relative to cwd, as the worker's exec after its chdir: fine.
+cwd = %s/wd
+command = ./run.sh
+""" % (WORKER, TMP))
+    want = [
+        '%s:2: pool a: command "/etc/passwd" is not executable' % paths,
+        '%s:5: pool b: cwd "/nonexistent" does not exist' % paths,
+        '%s:9: service c: command "nosuch-pooltop-program" not found in '
+        'PATH (/nonexistent-bin:/usr/bin)' % paths,
+        '%s:13: pool d: cwd "/etc/passwd" is not a directory' % paths,
+    ]
+    st, out, err = run(["check", "-c", paths])
+    eq((st, out, err.splitlines()), (2, b"", want),
+       "pooltop check on commands and cwds")
+    st, out, err = run(["--headless", "-c", paths, "-s",
+                        os.path.join(TMP, "never.sock")])
+    eq((st, err.splitlines()), (2, want), "the start on the same file")
+    good = write("relative.conf", "[service e]\ncwd = %s/wd\n"
+                 "command = ./run.sh\n" % TMP)
+    st, out, err = run(["check", "-c", good])
+    eq((st, out.decode(), err), (0, "%s: ok (1 pool)\n" % good, ""),
+       "a command relative to an existing cwd passes check")
+    # ... and the engine finds it there too (the exec is after the chdir).
+    pt = Pooltop(good, os.path.join(TMP, "rel.sock"))
+    try:
+        wait_for(lambda: (lambda w: w and w["pid"] > 0 and
+                          w["state"] != "failed")(pt.worker("e", 0)),
+                 "service e started as ./run.sh from its cwd")
+        eq(pt.stop(), 0, "exit status of the relative-command run")
+    finally:
+        if pt.p.poll() is None:
+            pt.p.kill()
+            pt.p.wait()
     # A socket in a directory that does not exist.
     nodir = os.path.join(TMP, "nodir", "x.sock")
     st, out, err = run(["--headless", "-c", conf, "-s", nodir])
@@ -551,6 +614,13 @@ def test_scale_strategy(pt):
     eq(st, 1, "ctl strategy echo wat")
     check(err.startswith('pooltop: unknown strategy "wat" (expected one of '
                          'polling, weights,'), "bad strategy message: %r" % err)
+    check("did you mean" not in err, "no suggestion for wat: %r" % err)
+    st, out, err = run(["ctl", "-s", pt.sock, "strategy", "echo", "weigths"])
+    eq(st, 1, "ctl strategy echo weigths")
+    check(err.startswith('pooltop: unknown strategy "weigths" (expected one '
+                         'of polling, weights,') and
+          err.endswith('least_load; did you mean "weights"?)\n'),
+          "a near miss gets a suggestion: %r" % err)
 
 
 def test_concurrent(pt):
@@ -597,7 +667,8 @@ def test_malformed(pt):
         s.sendall(struct.pack(">I", len(body)) + body)
         eq(read_reply(s), (False, b'unknown request "blah" (expected send, '
                            b'list, kill, sleep, wake, restart, scale, '
-                           b'strategy or ping)'), "unknown request")
+                           b'strategy, logs, reload or ping)'),
+           "unknown request")
         s.sendall(struct.pack(">I", 0))
         eq(read_reply(s), (False, b"empty request (length 0)"),
            "empty request")
@@ -750,6 +821,43 @@ stop_timeout = 60s
             pt.p.wait()
 
 
+def test_demo():
+    """The bundled demo (no -c): its load generator sends each pool only
+    the tasks its workers announced, so no task ends "not served" (the
+    Python worker has no burn)."""
+    sock = os.path.join(TMP, "demo.sock")
+    log = os.path.join(TMP, "demo.log")
+    with open(log, "w") as logf:
+        p = subprocess.Popen([POOLTOP, "--headless", "-s", sock],
+                             stdout=subprocess.DEVNULL, stderr=logf)
+    try:
+        def text():
+            with open(log) as f:
+                return f.read()
+
+        def busy():
+            t = text()
+            py = len(re.findall(r"py/\d+ +task \d+ (?:echo|sleep) ok", t))
+            burn = len(re.findall(r"compute/\d+ +task \d+ burn ok", t))
+            return py >= 5 and burn >= 5 and (py, burn)
+        got = wait_for(lambda: p.poll() is not None or busy(),
+                       "5 ok tasks in py and 5 burns in compute", timeout=30)
+        check(p.poll() is None, "the demo exited: %s" % text())
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(30), 0, "demo exit status after SIGTERM")
+        t = text()
+        sanitizer_clean(t, "pooltop (demo)")
+        bad = [line for line in t.splitlines() if "not served" in line]
+        eq(bad, [], "tasks the demo's pools do not serve")
+        print("# demo: py and compute ok tasks %r, no \"not served\"" %
+              (got,))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_sigterm(pt):
     kids = wait_for(lambda: (lambda d: len(d) >= 4 and d)(
         descendants(pt.p.pid)), "pooltop's children")
@@ -762,6 +870,102 @@ def test_sigterm(pt):
     log = pt.stderr()
     check("SIGTERM: stopping" in log and log.rstrip().endswith("stopped"),
           "the stop is logged: %r" % log[-300:])
+
+
+def test_reload():
+    """ctl reload (rolling and restart), and a watched script: a change
+    reloads, a broken version keeps the old workers and says why."""
+    app = os.path.join(TMP, "app")
+    os.mkdir(app)
+    script = os.path.join(app, "worker.sh")
+
+    def save(text):
+        with open(script + ".new", "w") as f:
+            f.write(text)
+        os.rename(script + ".new", script)
+
+    save("#!/bin/sh\nexec '%s' \"$@\"\n" % WORKER)
+    conf = write("reload.conf", """\
+[pool app]
+command = /bin/sh %(script)s
+workers = 2
+min_workers = 2
+watch = %(app)s
+watch_ignore = *.new
+watch_delay = 200ms
+
+[pool slow]
+command = %(w)s
+workers = 2
+min_workers = 2
+reload = restart
+""" % {"script": script, "app": app, "w": WORKER})
+    sock = os.path.join(TMP, "rl.sock")
+    pt = Pooltop(conf, sock)
+    try:
+        pt.wait_ready(4)
+
+        def pids(pool):
+            return sorted(w["pid"] for w in pt.workers()
+                          if w["pool"] == pool)
+
+        before = pids("app")
+        st, out, err = run(["ctl", "-s", sock, "reload", "app"])
+        eq((st, out, err), (0, b"pool app reloaded (rolling): 2 workers "
+                            b"replaced\n", ""), "ctl reload app")
+        after = pids("app")
+        check(len(after) == 2 and not set(after) & set(before),
+              "new pids after the reload: %r -> %r" % (before, after))
+        before = pids("slow")
+        st, out, err = run(["ctl", "-s", sock, "reload", "slow"])
+        eq((st, out, err), (0, b"pool slow reloaded (restart): 2 workers "
+                            b"restarted\n", ""), "ctl reload slow")
+        pt.wait_ready(4)
+        check(not set(pids("slow")) & set(before), "slow: new pids")
+        st, out, err = run(["ctl", "-s", sock, "reload", "nope"])
+        eq((st, err), (1, 'pooltop: no pool "nope" (pools: app, slow)\n'),
+           "ctl reload of an unknown pool")
+
+        # A change to the watched script: one reload.
+        before = pids("app")
+        done = "pool app reloaded (rolling): 2 workers replaced"
+        eq(pt.stderr().count(done), 1, "reloads so far")
+        os.utime(script)
+        wait_for(lambda: pt.stderr().count(done) == 2,
+                 "a reload after touching %s" % script)
+        check("reloading (rolling, 2 workers running): %s changed" % script
+              in pt.stderr(), "the change is named: %s" % pt.stderr())
+        pt.wait_ready(4)
+        check(not set(pids("app")) & set(before), "app: new pids")
+
+        # A broken version: the old workers keep serving.
+        before = pids("app")
+        save("#!/bin/sh\necho 'app: syntax error' >&2\nexit 3\n")
+        tail = ("exited with status 3 before it was ready; the old "
+                "workers keep serving")
+        wait_for(lambda: tail in pt.stderr(), "the broken reload reported")
+        check("reload of pool app stopped: new worker app/0 (pid " in
+              pt.stderr(), "the reason: %s" % pt.stderr()[-600:])
+        eq(pids("app"), before, "the old workers stay")
+        st, out, err = run(["send", "-s", sock, "app", "echo", "still"])
+        eq((st, out), (0, b"still"), "the old workers serve")
+        st, out, err = run(["ctl", "-s", sock, "reload", "app"])
+        check(st == 1 and err.startswith("pooltop: reload of pool app "
+                                         "stopped: new worker app/0 (pid ")
+              and err.endswith(tail + "\n"),
+              "ctl reload of a broken version: %d %r" % (st, err))
+        eq(pids("app"), before, "the old workers still stay")
+        ok, data = call(sock, ["list", "json"])
+        pool = [p for p in json.loads(data)["pools"] if p["name"] == "app"]
+        check(len(pool) == 1 and pool[0]["reloads"] == 2 and
+              not pool[0]["reloading"] and not pool[0]["failed"] and
+              pool[0]["reload_error"] == err[len("pooltop: "):-1],
+              "list json tells the reloads and the error: %r" % pool)
+        eq(pt.stop(), 0, "pooltop exit status")
+    finally:
+        if pt.p.poll() is None:
+            pt.p.kill()
+            pt.p.wait()
 
 
 def main():
@@ -783,6 +987,8 @@ def main():
         ("not running", test_not_running),
         ("stale socket", lambda: test_stale_socket(conf)),
         ("second signal forces", test_force_stop),
+        ("reload and watch", test_reload),
+        ("demo: only served tasks", test_demo),
     ]
     failed = 0
     for name, fn in tests:

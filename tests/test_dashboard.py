@@ -6,9 +6,16 @@ TERM=xterm-256color, then, reading the screen with capture-pane:
 sorts by CPU (P) and checks the header and the order; opens a worker's log
 and sees the example worker's start line; sends a task and sees it in the
 task log; kills a worker with k + KILL (+ y) and sees it come back with a
-new pid; sleeps a worker with s and sees it sleeping (and in state T in
-/proc); quits with q (+ y if asked) and checks that no process is left and
-the tmux session ended.
+new pid; sleeps a worker with z and sees it sleeping (and in state T in
+/proc), and z again wakes it; reloads the pool with R (+ y) and sees every
+pid replaced; sorts by a mouse click on a header cell (an SGR mouse
+sequence written to the pane) and selects a row by a click; adds a worker
+with A and drops one with D (+ y); runs the debugger key d with
+POOLTOP_DEBUGGER set to a script that sleeps 3 s and checks that
+`pooltop send` is answered meanwhile (the engine is not blocked), then
+that the dashboard comes back; checks that NO_COLOR="" leaves colours on
+and a second run with NO_COLOR=1 has none; quits with q (+ y if asked)
+and checks that no process is left and the tmux session ended.
 
 Usage: test_dashboard.py POOLTOP WORKERS_DIR (defaults from POOLTOP_BUILD).
 Python 3 standard library only.
@@ -24,6 +31,8 @@ import time
 
 TIMEOUT = 30.0          # generous: a loaded 2-core CI machine
 COLS, ROWS = 120, 40
+# A foreground or background colour in an SGR sequence (30-37, 40-47).
+COLOR_SGR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7])(?:;[0-9;]*)?m")
 
 
 class Fail(Exception):
@@ -80,12 +89,59 @@ class Dashboard:
             raise Fail("tmux %s: %s" % (" ".join(args), r.stderr.strip()))
         return r
 
-    def start(self):
+    def start(self, env=""):
+        """Starts pooltop in the session; env: more NAME=VALUE words."""
         cmd = ("exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 "
-               "%s -c %s -s %s 2>%s" % (self.pooltop, self.conf, self.sock,
-                                         self.errlog))
+               "%s %s -c %s -s %s 2>>%s" % (env, self.pooltop, self.conf,
+                                            self.sock, self.errlog))
         self.tmux("new-session", "-d", "-s", self.session, "-x", str(COLS),
                   "-y", str(ROWS), cmd)
+
+    def escapes(self):
+        """The screen with its attributes as escape sequences."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", self.session,
+                         check=False).stdout
+
+    def click(self, x, y):
+        """A left click at 0-based (x, y), as an SGR mouse sequence
+        (the mode ncurses asks xterm-256color for): press, then release."""
+        self.tmux("send-keys", "-t", self.session, "-l",
+                  "\x1b[<0;%d;%dM\x1b[<0;%d;%dm" % (x + 1, y + 1, x + 1,
+                                                    y + 1))
+
+    def header_cell(self, screen, name):
+        """(x, y) of the middle of a header cell, by its name."""
+        for y, line in enumerate(screen.splitlines()):
+            if re.search(r"\bPOOL\b.*\bSLOT\b.*\bPID\b", line):
+                m = re.search(r"(?<![A-Z])%s[\u25b2\u25bc]?(?=\s)" %
+                              re.escape(name), line)
+                if m is None:
+                    raise Fail("no header cell %s in %r" % (name, line))
+                return (m.start() + m.end()) // 2, y
+        raise Fail("no table header on the screen:\n" + screen)
+
+    def quit(self):
+        """q (+ y if asked): the session ends and no process is left."""
+        self.keys("q")
+        end = time.monotonic() + TIMEOUT
+        asked = False
+        while self.session_alive() and time.monotonic() < end:
+            s = self.screen()
+            if "[y/n]" in s and not asked:
+                self.keys("y")
+                asked = True
+            time.sleep(0.1)
+        if self.session_alive():
+            raise Fail("tmux session still there after q:\n" + self.last)
+        end = time.monotonic() + TIMEOUT
+        left = []
+        while time.monotonic() < end:
+            left = [p for p in sorted(self.pids_seen) if alive(p)]
+            if not left:
+                break
+            time.sleep(0.1)
+        if left:
+            raise Fail("processes left after quit: %s" % left)
 
     def session_alive(self):
         return self.tmux("has-session", "-t", self.session,
@@ -180,8 +236,18 @@ def step(msg):
 def run(pooltop, workers):
     tmp = tempfile.mkdtemp(prefix="pooltop-dash-")
     d = Dashboard(pooltop, workers, tmp)
+    # The debugger: says it runs (with the pid it got), sleeps 3 s, ends.
+    dbg = os.path.join(tmp, "debugger.sh")
+    dbg_pid = os.path.join(tmp, "debugger.pid")
+    dbg_done = os.path.join(tmp, "debugger.done")
+    with open(dbg, "w") as f:
+        f.write("#!/bin/sh\necho \"$1\" > %s.tmp && mv %s.tmp %s\n"
+                "sleep 3\necho done > %s\n" % (dbg_pid, dbg_pid, dbg_pid,
+                                                dbg_done))
+    os.chmod(dbg, 0o755)
     try:
-        d.start()
+        # NO_COLOR set but empty counts as unset (https://no-color.org).
+        d.start("NO_COLOR= POOLTOP_DEBUGGER=%s" % dbg)
 
         step("the table shows the manager and three idle workers")
 
@@ -201,6 +267,9 @@ def run(pooltop, workers):
                            % (r["slot"], r["ppid"], d.manager))
         print("ok - manager pid %d, workers %s" %
               (d.manager, [r["pid"] for r in web]))
+        if not COLOR_SGR.search(d.escapes()):
+            raise Fail("no colours with NO_COLOR empty:\n%r" % d.escapes())
+        print("ok - NO_COLOR=\"\" leaves the colours on")
 
         step("P sorts by CPU, descending, with one worker burning CPU")
         burn = subprocess.Popen([pooltop, "send", "-s", d.sock, "web", "burn",
@@ -243,7 +312,7 @@ def run(pooltop, workers):
         w1 = d.wait("web/1 selected",
                     lambda s: d.worker(s, 1))
         pid1 = int(w1["pid"])
-        d.keys("l")
+        d.keys("L")
         want = "worker web/1 started (pid %d)" % pid1
         d.wait("the log line %r" % want,
                lambda s: "Log of web/1" in s and want in s)
@@ -261,7 +330,7 @@ def run(pooltop, workers):
         if r.returncode != 0 or "hello-dashboard" not in r.stdout:
             raise Fail("pooltop send: rc %d, out %r, err %r"
                        % (r.returncode, r.stdout, r.stderr))
-        d.keys("t")
+        d.keys("j")
         d.wait("the task in the task log",
                lambda s: "Tasks: " in s and re.search(
                    r"web\s+\d+ \(pid \d+\)\s+echo\s+\S+\s+ok\s+"
@@ -298,11 +367,11 @@ def run(pooltop, workers):
                        % (w1b["restarts"], w1b["line"]))
         print("ok - web/1 pid %d -> %s" % (pid1, w1b["pid"]))
 
-        step("s sleeps web/2: shown sleeping, state T in /proc")
+        step("z sleeps web/2: shown sleeping, state T in /proc")
         d.select("web/2")
         w2 = d.wait("web/2 selected", lambda s: d.worker(s, 2))
         pid2 = int(w2["pid"])
-        d.keys("s")
+        d.keys("z")
         d.wait("web/2 sleeping",
                lambda s: (d.worker(s, 2) or {}).get("state") == "sleeping")
         end = time.monotonic() + TIMEOUT
@@ -312,6 +381,128 @@ def run(pooltop, workers):
             raise Fail("web/2 pid %d in state %r, expected T"
                        % (pid2, proc_state(pid2)))
         print("ok - web/2 (pid %d) sleeping, /proc state T" % pid2)
+
+        step("z again wakes web/2: shown idle, no longer T in /proc")
+        d.keys("z")
+        d.wait("web/2 awake",
+               lambda s: (d.worker(s, 2) or {}).get("state") == "idle" and
+               "web/2 (pid %d) is awake (SIGCONT)" % pid2 in s)
+        end = time.monotonic() + TIMEOUT
+        while proc_state(pid2) == "T" and time.monotonic() < end:
+            time.sleep(0.1)
+        if proc_state(pid2) not in ("S", "R"):
+            raise Fail("web/2 pid %d in state %r after z, expected S"
+                       % (pid2, proc_state(pid2)))
+        print("ok - web/2 (pid %d) awake, /proc state %s" %
+              (pid2, proc_state(pid2)))
+
+        step("R (+ y) reloads web: every worker gets a new pid")
+        d.select("web/0")
+        d.wait("web/0 selected", lambda s: d.worker(s, 0))
+        before = {r["slot"]: r["pid"] for r in d.rows(d.screen())
+                  if r["pool"] == "web"}
+        d.keys("R")
+        d.wait("the reload question",
+               lambda s: "Reload pool web (rolling" in s and "[y/n]" in s)
+        d.keys("y")
+
+        def all_new(s):
+            rows = [r for r in d.rows(s) if r["pool"] == "web"]
+            return len(rows) == 3 and all(
+                r["pid"].isdigit() and r["pid"] != before.get(r["slot"])
+                and r["state"] in ("idle", "busy") for r in rows)
+        d.wait("three new pids", all_new)
+        d.wait("the outcome in the status line",
+               lambda s: "pool web reloaded (rolling): 3 workers replaced"
+               in s)
+        print("ok - R reloaded web: %s -> %s" % (
+            sorted(before.values()),
+            sorted(r["pid"] for r in d.rows(d.screen())
+                   if r["pool"] == "web")))
+
+        step("a mouse click on a header cell sorts by it; again inverts")
+        # PID is an identifier: its first click sorts ascending.
+        x, y = d.header_cell(d.screen(), "PID")
+        d.click(x, y)
+        d.wait("the PID sort, ascending", lambda s: "sort PID asc" in s
+               and "PID\u25b2" in (d.header(s) or "") and
+               "sorted by PID, ascending" in s)
+        pids = [int(r["pid"]) for r in d.rows(d.screen())]
+        if pids != sorted(pids):
+            raise Fail("rows not by PID ascending after the click: %s"
+                       % pids)
+        x, y = d.header_cell(d.screen(), "PID")
+        d.click(x, y)
+        d.wait("the PID sort, descending", lambda s: "sort PID desc" in s
+               and "PID\u25bc" in (d.header(s) or "") and
+               "sorted by PID, descending" in s)
+        pids = [int(r["pid"]) for r in d.rows(d.screen())]
+        if pids != sorted(pids, reverse=True):
+            raise Fail("rows not by PID descending after a second click: "
+                       "%s" % pids)
+        x, y = d.header_cell(d.screen(), "CPU%")
+        d.click(x, y)
+        d.wait("the CPU sort from a click", lambda s: "sort CPU% desc" in s
+               and "CPU%\u25bc" in (d.header(s) or ""))
+        # A click on a row selects it: the detail pane shows that worker.
+        s = d.screen()
+        lines = s.splitlines()
+        row = next(i for i, line in enumerate(lines)
+                   if re.match(r"\s*web\s+2\s", line))
+        d.click(3, row)
+        d.wait("web/2 selected by a click",
+               lambda s: re.search(r"\u2500\u2500 web/2  pid \d+", s))
+        print("ok - clicks on PID sort asc then desc, on CPU% desc; a "
+              "click on a row selects web/2")
+
+        step("A adds a worker to web; D (+ y) drops it again")
+        d.keys("A")
+        d.wait("web/3 started", lambda s: (d.worker(s, 3) or {}).get(
+            "state") == "idle" and "pool web: 3 -> 4 workers" in s)
+        d.keys("D")
+        d.wait("the scale-down question", lambda s:
+               "Scale pool web down from 4 to 3 workers? [y/n]" in s)
+        d.keys("y")
+        d.wait("web/3 gone", lambda s: d.worker(s, 3) is None and
+               len([r for r in d.rows(s) if r["pool"] == "web"]) == 3 and
+               "pool web: 4 -> 3 workers" in s)
+        print("ok - A: 3 -> 4 workers, D + y: 4 -> 3")
+
+        step("d runs the debugger; pooltop send is answered meanwhile")
+        d.select("web/0")
+        w0 = d.wait("web/0 selected", lambda s: d.worker(s, 0))
+        d.keys("d")
+        end = time.monotonic() + TIMEOUT
+        while not os.path.exists(dbg_pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        if not os.path.exists(dbg_pid):
+            raise Fail("the debugger did not start:\n" + d.screen())
+        with open(dbg_pid) as f:
+            got = f.read().strip()
+        if got != w0["pid"]:
+            raise Fail("the debugger got pid %r, expected web/0's %s"
+                       % (got, w0["pid"]))
+        t0 = time.monotonic()
+        r = subprocess.run([pooltop, "send", "-s", d.sock, "web", "echo",
+                            "while-debugging"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        took = time.monotonic() - t0
+        if r.returncode != 0 or r.stdout != "while-debugging":
+            raise Fail("pooltop send during the debugger: rc %d, out %r, "
+                       "err %r" % (r.returncode, r.stdout, r.stderr))
+        if os.path.exists(dbg_done):
+            raise Fail("the debugger ended before the send was answered "
+                       "(took %.2f s): the engine waited for it" % took)
+        if took >= 1.0:
+            raise Fail("pooltop send took %.2f s while the debugger ran "
+                       "(expected < 1 s)" % took)
+        d.wait("the debugger's line on the plain terminal", lambda s:
+               "pooltop: running %s %s for web/0" % (dbg, w0["pid"]) in s)
+        d.wait("the dashboard back", lambda s: d.header(s) is not None and
+               "debugger (%s %s) exited with status 0" % (dbg, w0["pid"])
+               in s, timeout=TIMEOUT)
+        print("ok - send answered in %.2f s while the debugger ran; the "
+              "dashboard came back" % took)
 
         step("F4 filters rows; ? shows the help; the table follows a resize")
         d.keys("F4")
@@ -332,7 +523,8 @@ def run(pooltop, workers):
                "filter" not in s.splitlines()[1])
         d.keys("?")
         d.wait("the help screen", lambda s: "Help: every key" in s and
-               "F9 k" in s)
+               "F9 k" in s and re.search(r"^  z +sleep the worker", s, re.M)
+               and re.search(r"^  j +the task log", s, re.M))
         d.keys("Escape")
         d.wait("the table again", lambda s: d.header(s) is not None)
         d.tmux("resize-window", "-t", d.session, "-x", "80", "-y", "24")
@@ -347,28 +539,22 @@ def run(pooltop, workers):
         print("ok - filter, help, and 80x24 after a live resize")
 
         step("q (+ y) quits; nothing is left")
-        d.keys("q")
-        end = time.monotonic() + TIMEOUT
-        asked = False
-        while d.session_alive() and time.monotonic() < end:
-            s = d.screen()
-            if "[y/n]" in s and not asked:
-                d.keys("y")
-                asked = True
-            time.sleep(0.1)
-        if d.session_alive():
-            raise Fail("tmux session still there after q:\n" + d.last)
-        end = time.monotonic() + TIMEOUT
-        left = []
-        while time.monotonic() < end:
-            left = [p for p in sorted(d.pids_seen) if alive(p)]
-            if not left:
-                break
-            time.sleep(0.1)
-        if left:
-            raise Fail("processes left after quit: %s" % left)
+        d.quit()
         print("ok - session ended, %d pids gone (pooltop %d)"
               % (len(d.pids_seen), d.manager))
+
+        step("with NO_COLOR=1 the dashboard uses no colours")
+        d.manager = None
+        d.start("NO_COLOR=1")
+        d.wait("three idle workers", ready)
+        esc = d.escapes()
+        if COLOR_SGR.search(esc):
+            raise Fail("colours with NO_COLOR=1:\n%r" % esc)
+        if "\x1b[7m" not in esc and "\x1b[1;7m" not in esc:
+            raise Fail("no reverse video for the header with NO_COLOR=1:"
+                       "\n%r" % esc)
+        d.quit()
+        print("ok - NO_COLOR=1: no colour, reverse video only")
         err = d.stderr()
         if ("AddressSanitizer" in err or "LeakSanitizer" in err or
                 "runtime error" in err):

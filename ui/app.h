@@ -14,6 +14,9 @@
 
 struct ctl_server;
 
+/* A line of a reload's report: what changed, or an error. */
+typedef void (*app_report_fn)(void *arg, bool error, const char *text);
+
 struct app {
 	uv_loop_t		*loop;
 	struct config		*cfg;		/* the file given, or the demo's */
@@ -21,6 +24,13 @@ struct app {
 	struct sampler		*sampler;
 	struct ctl_server	*ctl;		/* NULL if not listening */
 	bool			 demo;		/* the bundled demo with its load generator */
+	/*
+	 * Reads the config file again and applies what changed (SIGHUP):
+	 * returns the number of pools added, removed or changed, or -1
+	 * when the file has errors (each reported; the running config
+	 * stays).  Set by main.c; NULL: reloading is not available.
+	 */
+	int			(*reload)(struct app *, app_report_fn, void *arg);
 };
 
 /*

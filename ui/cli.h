@@ -31,6 +31,16 @@ struct headless_options {
  */
 int	headless_run(struct app *, const struct headless_options *);
 
+/* ---- reconfig.c ---------------------------------------------------------- */
+
+/*
+ * Reloads running->path and applies the differences to app->engine (see
+ * reconfig.c); on success the new config replaces *running.  Returns as
+ * app->reload does.
+ */
+int	reconfig_run(struct app *, struct config *running, app_report_fn,
+	    void *arg);
+
 /* ---- loadgen.c ------------------------------------------------------------- */
 
 struct loadgen;

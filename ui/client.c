@@ -15,8 +15,11 @@
 #include "pooltop/commands.h"
 #include "pooltop/config.h"
 #include "pooltop/ctl.h"
+#include "pooltop/logline.h"
+#include "pooltop/logtail.h"
 
 #include "cli.h"
+#include "console.h"
 
 static const char send_usage[] =
     "usage: pooltop send [-s SOCKET] [--key K] [--timeout D] POOL TASK "
@@ -27,6 +30,8 @@ static const char ctl_usage[] =
     "       pooltop ctl [-s SOCKET] sleep|wake|restart TARGET\n"
     "       pooltop ctl [-s SOCKET] scale POOL N\n"
     "       pooltop ctl [-s SOCKET] strategy POOL NAME\n"
+    "       pooltop ctl [-s SOCKET] reload POOL\n"
+    "       pooltop ctl [-s SOCKET] logs [-f] [-n N] [POOL | POOL/N | PID]\n"
     "       pooltop ctl [-s SOCKET] ping\n"
     "TARGET is POOL/N (a pool and a slot) or the pid of a worker.\n";
 
@@ -273,6 +278,178 @@ client_send(int argc, char **argv, const char *socket)
 	return status;
 }
 
+/* Prints the records of a logs reply; false when stdout is gone. */
+static bool
+client_logs_print(struct console *con, const char *data, size_t len,
+    int *status)
+{
+	struct logtail_record	 rec;
+	const char		*p = data, *end = data + len, *nl;
+	char			 who[LOGLINE_WHO_MAX], text[128];
+	int			 n, r;
+
+	/* The names first, so the column is as wide as this batch needs. */
+	for (p = data; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		if (logtail_parse(p, (size_t)(nl - p), &rec) != 0)
+			continue;
+		snprintf(who, sizeof who, "%.*s/%d", (int)rec.pool_len,
+		    rec.pool, rec.slot);
+		console_add(con, who);
+	}
+	for (p = data; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (logtail_parse(p, (size_t)(nl - p), &rec) != 0) {
+			fprintf(stderr, "pooltop: malformed log record: "
+			    "%.*s\n", (int)(nl - p > 200 ? 200 : nl - p), p);
+			*status = CLI_EXIT_FAIL;
+			continue;
+		}
+		snprintf(who, sizeof who, "%.*s/%d", (int)rec.pool_len,
+		    rec.pool, rec.slot);
+		if (rec.dropped) {
+			n = snprintf(text, sizeof text, "%llu line%s dropped "
+			    "here (the worker wrote faster than this reader "
+			    "read)", (unsigned long long)rec.count,
+			    rec.count == 1 ? "" : "s");
+			console_line(con, false, rec.time_ms, who, LOG_POOLTOP,
+			    text, n > 0 ? (size_t)n : 0);
+		} else
+			console_line(con, false, rec.time_ms, who, rec.stream,
+			    rec.text, rec.len);
+	}
+	r = console_flush(con);
+	if (r == -EPIPE)
+		return false;	/* `pooltop ctl logs | head`: done */
+	if (r != 0) {
+		fprintf(stderr, "pooltop: cannot write the log: %s\n",
+		    strerror(-r));
+		*status = CLI_EXIT_FAIL;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * `pooltop ctl logs [-f] [-n N] [TARGET]`: the last lines of the
+ * workers' logs, merged in time order, then with -f the new ones as they
+ * come, until interrupted or pooltop stops.
+ */
+static int
+client_logs(int argc, char **argv, const char *socket)
+{
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct console_options	 copts;
+	struct console		*con;
+	struct ctl_reply	 reply;
+	const char		*words[4];
+	char			 lines[32], err[512], *end;
+	unsigned long		 n = CTL_LOGS_LINES;
+	size_t			 nwords = 0;
+	bool			 follow = false;
+	int			 ch, fd, rc, status;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":fn:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			follow = true;
+			break;
+		case 'n':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || n > CTL_LOGS_MAX_LINES)
+				return client_usage("ctl logs", ctl_usage,
+				    "bad line count \"%s\" (expected a number "
+				    "from 0 to %d)", optarg, CTL_LOGS_MAX_LINES);
+			break;
+		case ':':
+			return client_usage("ctl logs", ctl_usage, "option %s "
+			    "needs a value", cli_optname(argv));
+		default:
+			return client_usage("ctl logs", ctl_usage, "unknown "
+			    "option %s", cli_optname(argv));
+		}
+	}
+	if (argc - optind > 1)
+		return client_usage("ctl logs", ctl_usage, "expected one "
+		    "POOL, POOL/N or PID at most (got \"%s\" and \"%s\")",
+		    argv[optind], argv[optind + 1]);
+	snprintf(lines, sizeof lines, "lines=%lu", n);
+	words[nwords++] = "logs";
+	words[nwords++] = lines;
+	if (follow)
+		words[nwords++] = "follow";
+	if (optind < argc)
+		words[nwords++] = argv[optind];
+
+	status = client_connect(socket, &fd);
+	if (status != CLI_EXIT_OK)
+		return status;
+	rc = ctl_call(fd, words, NULL, nwords, NULL, 0, &reply, err,
+	    sizeof err);
+	if (rc != 0) {
+		close(fd);
+		fprintf(stderr, "pooltop: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	if (!reply.ok) {
+		close(fd);
+		fprintf(stderr, "pooltop: %.*s\n", (int)reply.len,
+		    (const char *)reply.data);
+		free(reply.data);
+		return CLI_EXIT_FAIL;
+	}
+	memset(&copts, 0, sizeof copts);
+	copts.out_fd = STDOUT_FILENO;
+	copts.err_fd = STDERR_FILENO;
+	copts.color_out = console_want_color(STDOUT_FILENO, true);
+	if (console_new(&con, &copts) != 0) {
+		close(fd);
+		free(reply.data);
+		fprintf(stderr, "pooltop: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	/* The backlog, then (-f) a reply per batch of new lines. */
+	for (;;) {
+		bool more = client_logs_print(con, (const char *)reply.data,
+		    reply.len, &status);
+
+		free(reply.data);
+		if (!more || !follow)
+			break;
+		rc = ctl_read_reply(fd, &reply, err, sizeof err);
+		if (rc == -EPIPE) {
+			fprintf(stderr, "pooltop: pooltop closed the "
+			    "connection (it stopped)\n");
+			break;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "pooltop: %s\n", err);
+			status = CLI_EXIT_FAIL;
+			break;
+		}
+		if (!reply.ok) {
+			fprintf(stderr, "pooltop: %.*s\n", (int)reply.len,
+			    (const char *)reply.data);
+			free(reply.data);
+			status = CLI_EXIT_FAIL;
+			break;
+		}
+	}
+	console_free(con);
+	close(fd);
+	return status;
+}
+
 int
 client_ctl(int argc, char **argv, const char *socket)
 {
@@ -310,8 +487,8 @@ client_ctl(int argc, char **argv, const char *socket)
 	argv += optind;
 	if (argc == 0)
 		return client_usage("ctl", ctl_usage, "expected a command: "
-		    "list, kill, sleep, wake, restart, scale, strategy or "
-		    "ping");
+		    "list, kill, sleep, wake, restart, scale, strategy, "
+		    "reload, logs or ping");
 	verb = argv[0];
 	words[nwords++] = verb;
 	if (strcmp(verb, "list") == 0) {
@@ -359,10 +536,10 @@ client_ctl(int argc, char **argv, const char *socket)
 		errno = 0;
 		n = strtoul(argv[2], &end, 10);
 		if (argv[2][0] < '0' || argv[2][0] > '9' || *end != '\0' ||
-		    errno != 0 || n > CTL_MAX_SCALE)
+		    errno != 0 || n == 0 || n > CTL_MAX_SCALE)
 			return client_usage("ctl scale", ctl_usage, "bad "
-			    "worker count \"%s\" (expected a number from 0 to "
-			    "100000)", argv[2]);
+			    "worker count \"%s\" (expected a number from 1 to "
+			    "%d)", argv[2], CTL_MAX_SCALE);
 		words[nwords++] = argv[1];
 		words[nwords++] = argv[2];
 	} else if (strcmp(verb, "strategy") == 0) {
@@ -371,6 +548,14 @@ client_ctl(int argc, char **argv, const char *socket)
 			    "expected POOL and NAME");
 		words[nwords++] = argv[1];
 		words[nwords++] = argv[2];
+	} else if (strcmp(verb, "reload") == 0) {
+		/* The reply comes when the reload ended: its outcome. */
+		if (argc != 2)
+			return client_usage("ctl reload", ctl_usage, "expected "
+			    "one POOL");
+		words[nwords++] = argv[1];
+	} else if (strcmp(verb, "logs") == 0) {
+		return client_logs(argc, argv, socket);
 	} else if (strcmp(verb, "ping") == 0) {
 		if (argc != 1)
 			return client_usage("ctl ping", ctl_usage, "unexpected "
@@ -378,6 +563,6 @@ client_ctl(int argc, char **argv, const char *socket)
 	} else
 		return client_usage("ctl", ctl_usage, "unknown command \"%s\" "
 		    "(expected list, kill, sleep, wake, restart, scale, "
-		    "strategy or ping)", verb);
+		    "strategy, reload, logs or ping)", verb);
 	return client_call(socket, words, NULL, nwords, NULL, 0, newline);
 }

@@ -1,14 +1,21 @@
 /*
- * pooltop --headless: the engine without the dashboard.  Every engine
- * event becomes one line on stderr, stamped with the wall clock and
- * prefixed with the worker it is about, padded so the text lines up:
+ * pooltop --headless: the engine without the dashboard, as a console
+ * (console.c).  Every line a worker prints goes to stdout as it comes,
+ * and every engine event to stderr, stamped with the wall clock and
+ * prefixed with the worker it is about, padded so the texts line up, in
+ * one colour per worker on a terminal:
  *
- *   12:00:01 web/2   pid 1234 exited with signal 9 (Killed)
- *   12:00:01 web/2   restarting in 100 ms
- *   12:00:02 web/0   out| hello from a worker
+ *   12:00:01 web/2   pid 1234 exited with signal 9 (Killed)     (stderr)
+ *   12:00:01 web/2   restarting in 100 ms                       (stderr)
+ *   12:00:02 web/0   out| hello from a worker                   (stdout)
+ *
+ * Worker lines are buffered and written once per loop turn (before the
+ * loop waits), in whole lines; an event first writes out what waits, so
+ * the order holds on a shared terminal.  --quiet leaves worker lines out.
  *
  * SIGINT and SIGTERM stop the engine gracefully (engine_stop); a second
- * one forces it (SIGKILL to every worker).
+ * one forces it (SIGKILL to every worker).  SIGHUP reads the config file
+ * again and applies what changed (reconfig.c).
  */
 
 #include <errno.h>
@@ -22,15 +29,20 @@
 
 #include "pooltop/commands.h"
 #include "pooltop/ctl.h"
+#include "pooltop/logline.h"
 
 #include "cli.h"
+#include "console.h"
 
 struct headless {
 	struct app	*app;
 	bool		 quiet;
 	int		 width;		/* of the "pool/slot" column */
+	struct console	*con;
+	uv_prepare_t	 flush;		/* worker lines out before the loop waits */
 	uv_signal_t	 sigint;
 	uv_signal_t	 sigterm;
+	uv_signal_t	 sighup;		/* reloads the config (reconfig.c) */
 	unsigned	 signals;	/* stop requests received */
 	bool		 stopped;
 	int		 status;
@@ -38,6 +50,7 @@ struct headless {
 
 static void	headless_event_cb(const struct pool_event *, void *);
 static void	headless_signal_cb(uv_signal_t *, int);
+static void	headless_hup_cb(uv_signal_t *, int);
 static void	headless_stop_cb(struct engine *, void *);
 
 static void
@@ -45,42 +58,35 @@ headless_line(struct headless *h, uint64_t time_ms, const char *who,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Writes one line, in one write, so lines never interleave mid-line with
- * anything else writing to stderr.
+ * One of pooltop's own lines, on stderr in one write (console.c), so
+ * lines never interleave mid-line with anything else writing there.
  */
 static void
 headless_line(struct headless *h, uint64_t time_ms, const char *who,
     const char *fmt, ...)
 {
-	char		 line[8192];
-	struct tm	 tm;
-	time_t		 t;
+	char		 text[4096];
 	va_list		 ap;
-	int		 n, m;
+	int		 n;
 
-	if (time_ms == 0) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec /
-		    1000000;
-	}
-	t = (time_t)(time_ms / 1000);
-	localtime_r(&t, &tm);
-	n = snprintf(line, sizeof line, "%02d:%02d:%02d %-*s ", tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, h->width, who);
-	if (n < 0 || (size_t)n >= sizeof line)
-		return;
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (m < 0)
+	if (n < 0)
 		return;
-	n += m;
-	if ((size_t)n > sizeof line - 2)
-		n = sizeof line - 2;
-	line[n++] = '\n';
-	fwrite(line, 1, (size_t)n, stderr);
+	if ((size_t)n >= sizeof text)
+		n = sizeof text - 1;
+	console_line(h->con, true, time_ms, who, LOG_POOLTOP, text,
+	    (size_t)n);
+}
+
+/* Right before the loop waits: the worker lines of this turn go out. */
+static void
+headless_flush_cb(uv_prepare_t *p)
+{
+	struct headless	*h = p->data;
+
+	console_flush(h->con);
 }
 
 /* "web/2", "web" for the pool itself. */
@@ -186,10 +192,8 @@ headless_event_cb(const struct pool_event *ev, void *arg)
 	case POOL_EV_LOG:
 		if (h->quiet)
 			break;
-		headless_line(h, ev->time_ms, who, "%s| %.*s",
-		    ev->stream == LOG_STDERR ? "err" :
-		    ev->stream == LOG_STDOUT ? "out" : "pooltop", tlen,
-		    ev->text != NULL ? ev->text : "");
+		console_line(h->con, false, ev->time_ms, who, ev->stream,
+		    ev->text, ev->text != NULL ? ev->text_len : 0);
 		break;
 	case POOL_EV_NOTICE:
 		headless_line(h, ev->time_ms, who, "%.*s", tlen,
@@ -207,7 +211,32 @@ headless_stop_cb(struct engine *e, void *arg)
 	headless_line(h, 0, "pooltop", "stopped");
 	uv_close((uv_handle_t *)&h->sigint, NULL);
 	uv_close((uv_handle_t *)&h->sigterm, NULL);
+	uv_close((uv_handle_t *)&h->sighup, NULL);
+	uv_close((uv_handle_t *)&h->flush, NULL);
 	uv_stop(engine_loop(e));
+}
+
+/* A line of a reload's report. */
+static void
+headless_report(void *arg, bool error, const char *text)
+{
+	headless_line(arg, 0, "pooltop", "%s%s", error ? "error: " : "",
+	    text);
+}
+
+/* SIGHUP: the config file again; a file with errors changes nothing. */
+static void
+headless_hup_cb(uv_signal_t *s, int signum)
+{
+	struct headless	*h = s->data;
+
+	(void)signum;
+	if (h->stopped || h->signals != 0 || h->app->reload == NULL)
+		return;		/* stopping: nothing to reload */
+	headless_line(h, 0, "pooltop", "SIGHUP: reloading %s",
+	    h->app->cfg != NULL && h->app->cfg->path != NULL ?
+	    h->app->cfg->path : "the config");
+	h->app->reload(h->app, headless_report, h);
 }
 
 static void
@@ -232,40 +261,72 @@ headless_signal_cb(uv_signal_t *s, int signum)
 int
 headless_run(struct app *app, const struct headless_options *opts)
 {
-	struct headless	 h;
-	struct pool	*pools[256];
-	size_t		 np, i;
-	int		 w, rc;
+	struct headless		 h;
+	struct console_options	 copts;
+	struct pool		*pools[256];
+	char			 who[LOGLINE_WHO_MAX];
+	size_t			 np, i;
+	unsigned		 slot;
+	int			 w, rc;
+	bool			 color = app->cfg == NULL || app->cfg->global.color;
 
 	memset(&h, 0, sizeof h);
 	h.app = app;
 	h.quiet = opts->quiet;
 	h.width = 7;	/* "pooltop" */
 	np = engine_pools(app->engine, pools, 256);
-	for (i = 0; i < np && i < 256; i++) {
-		const struct pool_spec *spec = pool_get_spec(pools[i]);
-		char buf[32];
-
-		w = (int)strlen(pool_name(pools[i])) + snprintf(buf,
-		    sizeof buf, "/%u", spec->workers > 0 ?
-		    spec->workers - 1 : 0);
-		if (w > h.width && w < 64)
+	if (np > 256)
+		np = 256;
+	for (i = 0; i < np; i++) {
+		w = logline_pool_width(pool_name(pools[i]),
+		    pool_get_spec(pools[i])->workers);
+		if (w > h.width && w <= LOGLINE_WIDTH_MAX)
 			h.width = w;
 	}
-
-	rc = engine_listen(app->engine, headless_event_cb, &h);
-	if (rc == 0)
-		rc = uv_signal_init(app->loop, &h.sigint);
-	if (rc == 0)
-		rc = uv_signal_init(app->loop, &h.sigterm);
-	if (rc != 0) {
+	memset(&copts, 0, sizeof copts);
+	copts.out_fd = STDOUT_FILENO;
+	copts.err_fd = STDERR_FILENO;
+	copts.color_out = console_want_color(STDOUT_FILENO, color);
+	copts.color_err = console_want_color(STDERR_FILENO, color);
+	copts.width = h.width;
+	if ((rc = console_new(&h.con, &copts)) != 0) {
 		fprintf(stderr, "pooltop: cannot start: %s\n", uv_strerror(rc));
 		return CLI_EXIT_FAIL;
 	}
+	/* Colours in pool and slot order, as the config lists them. */
+	for (i = 0; i < np; i++) {
+		for (slot = 0; slot < pool_get_spec(pools[i])->workers &&
+		    slot < 4096; slot++) {
+			logline_who(who, sizeof who, pool_name(pools[i]),
+			    (int)slot);
+			console_add(h.con, who);
+		}
+	}
+
+	uv_signal_init(app->loop, &h.sigint);
+	uv_signal_init(app->loop, &h.sigterm);
+	uv_signal_init(app->loop, &h.sighup);
+	uv_prepare_init(app->loop, &h.flush);
 	h.sigint.data = &h;
 	h.sigterm.data = &h;
+	h.sighup.data = &h;
+	h.flush.data = &h;
+	rc = engine_listen(app->engine, headless_event_cb, &h);
+	if (rc != 0) {
+		fprintf(stderr, "pooltop: cannot start: %s\n", uv_strerror(rc));
+		uv_close((uv_handle_t *)&h.sigint, NULL);
+		uv_close((uv_handle_t *)&h.sigterm, NULL);
+		uv_close((uv_handle_t *)&h.sighup, NULL);
+		uv_close((uv_handle_t *)&h.flush, NULL);
+		uv_run(app->loop, UV_RUN_NOWAIT);
+		console_free(h.con);
+		return CLI_EXIT_FAIL;
+	}
 	uv_signal_start(&h.sigint, headless_signal_cb, SIGINT);
 	uv_signal_start(&h.sigterm, headless_signal_cb, SIGTERM);
+	uv_signal_start(&h.sighup, headless_hup_cb, SIGHUP);
+	uv_prepare_start(&h.flush, headless_flush_cb);
+	uv_unref((uv_handle_t *)&h.flush);
 
 	headless_line(&h, 0, "pooltop", "pid %ld: %zu pool%s from %s%s; "
 	    "control socket %s", (long)getpid(), np, np == 1 ? "" : "s",
@@ -277,7 +338,8 @@ headless_run(struct app *app, const struct headless_options *opts)
 	while (!h.stopped)
 		uv_run(app->loop, UV_RUN_DEFAULT);
 	engine_unlisten(app->engine, headless_event_cb, &h);
-	/* Let the signal handles' close callbacks run. */
+	/* Let the handles' close callbacks run. */
 	uv_run(app->loop, UV_RUN_NOWAIT);
+	console_free(h.con);
 	return h.status;
 }

@@ -9,17 +9,13 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pooltop/balance.h"
 #include "view.h"
-
-extern char **environ;
 
 #define KEY_CTRL(c)	((c) & 0x1f)
 #define KEY_ESC		27
@@ -89,6 +85,7 @@ ui_collect_targets(struct ui *ui, bool need_pid)
 		t->pool = (struct pool *)(uintptr_t)r->pool;
 		t->slot = r->slot;
 		t->pid = r->pid;
+		t->sleeping = r->state == WORKER_SLEEPING;
 		snprintf(t->name, sizeof t->name, "%s/%d", r->pool_name,
 		    r->slot);
 	}
@@ -140,10 +137,11 @@ ui_act_one(struct ui *ui, const struct ui_target *t, char *msg, size_t len)
 	switch (ui->act) {
 	case UI_ACT_KILL:
 		return cmd_kill(ui->engine, &ct, ui->act_sig, msg, len);
-	case UI_ACT_SLEEP:
+	case UI_ACT_SLEEP_WAKE:
+		/* Each as it was shown: a sleeping one wakes, others sleep. */
+		if (t->sleeping)
+			return cmd_wake(ui->engine, &ct, msg, len);
 		return cmd_sleep(ui->engine, &ct, msg, len);
-	case UI_ACT_WAKE:
-		return cmd_wake(ui->engine, &ct, msg, len);
 	case UI_ACT_RESTART:
 		return cmd_restart(ui->engine, &ct, msg, len);
 	default:
@@ -161,15 +159,25 @@ ui_act_name(struct ui *ui)
 	case UI_ACT_KILL:
 		snprintf(buf, sizeof buf, "SIG%s", ui_signal_name(ui->act_sig));
 		return buf;
-	case UI_ACT_SLEEP:
-		return "sleep";
-	case UI_ACT_WAKE:
-		return "wake";
+	case UI_ACT_SLEEP_WAKE:
+		return "sleep/wake";
 	case UI_ACT_RESTART:
 		return "restart";
 	default:
 		return "action";
 	}
+}
+
+/* A reload asked for with R ended: its outcome in the status line. */
+static void
+ui_reload_cb(struct pool *pool, bool ok, const char *text, void *arg)
+{
+	struct ui	*ui = arg;
+
+	(void)pool;
+	if (!ui->quitting)
+		ui_message(ui, !ok, "%s", text);
+	ui->dirty |= UI_DIRTY_MODEL;
 }
 
 /* Carries out the pending action and reports it. */
@@ -195,6 +203,12 @@ ui_act_run(struct ui *ui)
 		r = cmd_strategy(ui->engine, ui->act_pool,
 		    balance_strategy_name(ui->act_strategy), msg, sizeof msg);
 		ui_message(ui, r < 0, "%s", msg);
+		return;
+	case UI_ACT_RELOAD:
+		r = cmd_reload(ui->engine, ui->act_pool, ui_reload_cb, ui, msg,
+		    sizeof msg);
+		ui_message(ui, r < 0, "%s", msg);
+		ui->dirty |= UI_DIRTY_MODEL;
 		return;
 	default:
 		break;
@@ -485,23 +499,102 @@ ui_prompt_key(struct ui *ui, int ch)
 	}
 }
 
+/* The process table's keys; the movement keys are the view's own. */
+static const struct {
+	int		 key;
+	enum ui_cmd	 cmd;
+} ui_table_keys[] = {
+	/* htop's, for the same actions. */
+	{ KEY_F(1), UI_CMD_HELP },		{ 'h', UI_CMD_HELP },
+	{ '?', UI_CMD_HELP },
+	{ KEY_F(10), UI_CMD_QUIT },		{ 'q', UI_CMD_QUIT },
+	{ KEY_CTRL('c'), UI_CMD_QUIT },
+	{ KEY_CTRL('l'), UI_CMD_REDRAW },
+	{ KEY_F(3), UI_CMD_SEARCH },		{ '/', UI_CMD_SEARCH },
+	{ KEY_F(15), UI_CMD_SEARCH_PREV },	/* Shift-F3 */
+	{ KEY_F(4), UI_CMD_FILTER },		{ '\\', UI_CMD_FILTER },
+	{ KEY_F(6), UI_CMD_SORT_NEXT },		{ '>', UI_CMD_SORT_NEXT },
+	{ '.', UI_CMD_SORT_NEXT },
+	{ '<', UI_CMD_SORT_PREV },		{ ',', UI_CMD_SORT_PREV },
+	{ 'P', UI_CMD_SORT_CPU },		{ 'M', UI_CMD_SORT_MEM },
+	{ 'T', UI_CMD_SORT_TIME },		{ 'N', UI_CMD_SORT_PID },
+	{ 'I', UI_CMD_INVERT },
+	{ ' ', UI_CMD_TAG },			{ 'U', UI_CMD_UNTAG_ALL },
+	{ KEY_F(9), UI_CMD_KILL },		{ 'k', UI_CMD_KILL },
+	/* pooltop's own, on letters htop leaves free. */
+	{ 'n', UI_CMD_SEARCH_NEXT },
+	{ 'z', UI_CMD_SLEEP_WAKE },
+	{ 'r', UI_CMD_RESTART },
+	{ 'A', UI_CMD_SCALE_UP },		{ 'D', UI_CMD_SCALE_DOWN },
+	{ 'B', UI_CMD_STRATEGY },
+	{ 'R', UI_CMD_RELOAD },
+	{ 'd', UI_CMD_DEBUG },
+	{ 'L', UI_CMD_LOG },			{ '\r', UI_CMD_LOG },
+	{ '\n', UI_CMD_LOG },			{ KEY_ENTER, UI_CMD_LOG },
+	{ 'j', UI_CMD_TASKS },
+};
+
+enum ui_cmd
+ui_table_cmd(int ch)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof ui_table_keys / sizeof ui_table_keys[0]; i++) {
+		if (ui_table_keys[i].key == ch)
+			return ui_table_keys[i].cmd;
+	}
+	return UI_CMD_NONE;
+}
+
+static void
+ui_debug_close_cb(uv_handle_t *h)
+{
+	struct ui *ui = h->data;
+
+	ui->nopen--;
+}
+
+/* Signals the terminal sends in its normal mode: the debugger's, not ours. */
+static const int ui_debug_signals[] = { SIGINT, SIGQUIT, SIGTSTP };
+
+/* The debugger exited: the dashboard takes the terminal back. */
+static void
+ui_debug_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+	struct ui	*ui = p->data;
+	size_t		 i;
+
+	uv_close((uv_handle_t *)p, ui_debug_close_cb);
+	for (i = 0; i < 3; i++)
+		sigaction(ui_debug_signals[i], &ui->debug_old[i], NULL);
+	ui_resume(ui);
+	if (sig != 0)
+		ui_message(ui, true, "debugger (%s) ended by signal %d",
+		    ui->debug_shown, sig);
+	else
+		ui_message(ui, status != 0, "debugger (%s) exited with status "
+		    "%d", ui->debug_shown, (int)status);
+}
+
 /*
  * The debugger: the dashboard steps aside (the terminal back in its
- * normal mode), $POOLTOP_DEBUGGER or gdb -p runs in the foreground, and
- * the dashboard comes back when it exits.  The loop waits meanwhile, as
- * asked; a worker stopped under the debugger is not taken for dead.
+ * normal mode, no keys read, nothing drawn), $POOLTOP_DEBUGGER or
+ * gdb -p runs on the terminal as a child on the loop, and the dashboard
+ * comes back in its exit callback.  The engine runs on meanwhile (tasks,
+ * timeouts, the control socket); a worker stopped under the debugger is
+ * not taken for dead (libuv reaps by pid and never asks for stops).
  */
 static void
 ui_debug(struct ui *ui, const struct model_row *r)
 {
 	const char		*dbg = getenv("POOLTOP_DEBUGGER");
-	char			 pid[16], shown[256];
+	char			 pid[16];
 	char			*argv[6];
-	posix_spawnattr_t	 attr;
-	sigset_t		 def, empty;
-	struct sigaction	 ign, old_int, old_quit;
-	pid_t			 child;
-	int			 status = 0, e;
+	uv_process_options_t	 opts;
+	uv_stdio_container_t	 stdio[3];
+	struct sigaction	 ign;
+	size_t			 i;
+	int			 rc;
 
 	snprintf(pid, sizeof pid, "%d", (int)r->pid);
 	if (dbg != NULL && dbg[0] != '\0') {
@@ -512,63 +605,56 @@ ui_debug(struct ui *ui, const struct model_row *r)
 		argv[3] = (char *)"pooltop-debugger";
 		argv[4] = pid;
 		argv[5] = NULL;
-		snprintf(shown, sizeof shown, "%s %s", dbg, pid);
+		snprintf(ui->debug_shown, sizeof ui->debug_shown, "%s %s", dbg,
+		    pid);
 	} else {
 		argv[0] = (char *)"gdb";
 		argv[1] = (char *)"-p";
 		argv[2] = pid;
 		argv[3] = NULL;
-		snprintf(shown, sizeof shown, "gdb -p %s", pid);
+		snprintf(ui->debug_shown, sizeof ui->debug_shown, "gdb -p %s",
+		    pid);
 	}
-	def_prog_mode();
-	endwin();
-	printf("pooltop: running %s for %s/%d; the dashboard comes back when "
-	    "it exits\n", shown, r->pool_name, r->slot);
-	fflush(stdout);
+	memset(&opts, 0, sizeof opts);
+	for (i = 0; i < 3; i++) {
+		stdio[i].flags = UV_INHERIT_FD;
+		stdio[i].data.fd = (int)i;
+	}
+	opts.file = argv[0];
+	opts.args = argv;
+	opts.stdio = stdio;
+	opts.stdio_count = 3;
+	opts.exit_cb = ui_debug_exit_cb;
 
+	ui_suspend(ui);
+	printf("pooltop: running %s for %s/%d; the dashboard comes back when "
+	    "it exits (the pools keep running)\n", ui->debug_shown,
+	    r->pool_name, r->slot);
+	fflush(stdout);
 	/*
-	 * Why ignore SIGINT and SIGQUIT here: the terminal is back in its
-	 * normal mode, so a Ctrl-C meant for the debugger would reach
-	 * pooltop too (as system() does).  The child gets the defaults.
+	 * Why ignore SIGINT, SIGQUIT and SIGTSTP meanwhile: the terminal is
+	 * in its normal mode, so a Ctrl-C or Ctrl-Z meant for the debugger
+	 * reaches pooltop too (it is in the same process group); the child
+	 * gets the defaults back (libuv resets them before exec).
 	 */
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
 	sigemptyset(&ign.sa_mask);
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGQUIT);
-	sigaddset(&def, SIGPIPE);
-	sigemptyset(&empty);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setsigmask(&attr, &empty);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETSIGMASK);
-	e = posix_spawnp(&child, argv[0], NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (e == 0) {
-		/* Only our own child: libuv reaps the workers by their pids. */
-		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
+	for (i = 0; i < 3; i++)
+		sigaction(ui_debug_signals[i], &ign, &ui->debug_old[i]);
 
-	reset_prog_mode();
-	clearok(curscr, TRUE);
-	ui->dirty |= UI_DIRTY_ALL;
-	if (e != 0)
+	rc = uv_spawn(ui->loop, &ui->debugger, &opts);
+	/* Initialized even when the spawn failed: it must be closed. */
+	ui->debugger.data = ui;
+	ui->nopen++;
+	if (rc != 0) {
+		uv_close((uv_handle_t *)&ui->debugger, ui_debug_close_cb);
+		for (i = 0; i < 3; i++)
+			sigaction(ui_debug_signals[i], &ui->debug_old[i], NULL);
+		ui_resume(ui);
 		ui_message(ui, true, "cannot run %s: %s (set POOLTOP_DEBUGGER)",
-		    shown, strerror(e));
-	else if (WIFEXITED(status))
-		ui_message(ui, WEXITSTATUS(status) != 0,
-		    "debugger (%s) exited with status %d", shown,
-		    WEXITSTATUS(status));
-	else
-		ui_message(ui, true, "debugger (%s) ended by signal %d", shown,
-		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		    ui->debug_shown, uv_strerror(rc));
+	}
 }
 
 /* The selected row's pool, for scale and strategy. */
@@ -584,7 +670,7 @@ ui_selected_pool(struct ui *ui)
 	return (struct pool *)(uintptr_t)r->pool;
 }
 
-/* Keys that act on workers (table view only). */
+/* Keys that act on workers and pools (table view only). */
 static bool
 ui_action_key(struct ui *ui, int ch)
 {
@@ -592,55 +678,66 @@ ui_action_key(struct ui *ui, int ch)
 	struct pool_info	 info;
 	struct pool		*p;
 	char			 what[96];
+	enum ui_cmd		 cmd = ui_table_cmd(ch);
 
-	switch (ch) {
-	case KEY_F(9):
-	case 'k':
+	switch (cmd) {
+	case UI_CMD_KILL:
 		if (ui_collect_targets(ui, true) == 0) {
 			ui_no_target(ui);
 			return true;
 		}
 		ui_menu_open(ui, UI_MENU_SIGNAL, UI_NSIGNALS, 0);
 		return true;
-	case 's':
-	case 'w':
-	case 'r':
+	case UI_CMD_SLEEP_WAKE:
 		if (ui_collect_targets(ui, true) == 0) {
 			ui_no_target(ui);
 			return true;
 		}
-		ui->act = ch == 's' ? UI_ACT_SLEEP : ch == 'w' ? UI_ACT_WAKE :
-		    UI_ACT_RESTART;
-		if (ch != 'r') {
-			ui_act_run(ui);
+		ui->act = UI_ACT_SLEEP_WAKE;
+		ui_act_run(ui);
+		return true;
+	case UI_CMD_RESTART:
+		if (ui_collect_targets(ui, true) == 0) {
+			ui_no_target(ui);
 			return true;
 		}
+		ui->act = UI_ACT_RESTART;
 		ui_targets_text(ui, what, sizeof what);
 		ui_ask(ui, "Restart %s?", what);
 		return true;
-	case '+':
-	case '=':
-	case '-':
+	case UI_CMD_SCALE_UP:
+	case UI_CMD_SCALE_DOWN:
 		if ((p = ui_selected_pool(ui)) == NULL)
 			return true;
 		pool_get_info(p, &info);
 		ui->act = UI_ACT_SCALE;
 		ui->act_pool = p;
-		if (ch != '-') {
+		if (cmd == UI_CMD_SCALE_UP) {
 			ui->act_workers = info.workers + 1;
 			ui_act_run(ui);
 			return true;
 		}
-		if (info.workers == 0) {
-			ui_message(ui, true, "pool %s has no workers to remove",
-			    info.name);
+		if (info.workers <= 1) {
+			ui_message(ui, true, "pool %s has %u worker%s: cannot "
+			    "drop one (at least 1)", info.name, info.workers,
+			    info.workers == 1 ? "" : "s");
 			return true;
 		}
 		ui->act_workers = info.workers - 1;
 		ui_ask(ui, "Scale pool %s down from %u to %u workers?",
 		    info.name, info.workers, info.workers - 1);
 		return true;
-	case 'S':
+	case UI_CMD_RELOAD:
+		if ((p = ui_selected_pool(ui)) == NULL)
+			return true;
+		pool_get_info(p, &info);
+		ui->act = UI_ACT_RELOAD;
+		ui->act_pool = p;
+		ui_ask(ui, "Reload pool %s (%s: every worker replaced by a new "
+		    "process)?", info.name, pool_get_spec(p)->reload ==
+		    POOL_RELOAD_RESTART ? "restart" : "rolling");
+		return true;
+	case UI_CMD_STRATEGY:
 		if ((p = ui_selected_pool(ui)) == NULL)
 			return true;
 		pool_get_info(p, &info);
@@ -649,7 +746,7 @@ ui_action_key(struct ui *ui, int ch)
 		ui_menu_open(ui, UI_MENU_STRATEGY, BALANCE_NSTRATEGIES,
 		    (int)info.strategy);
 		return true;
-	case 'd':
+	case UI_CMD_DEBUG:
 		r = model_selected(&ui->model);
 		if (r == NULL || r->type == MODEL_MANAGER || r->pid <= 0) {
 			ui_no_target(ui);
@@ -657,8 +754,9 @@ ui_action_key(struct ui *ui, int ch)
 		}
 		ui_debug(ui, r);
 		return true;
+	default:
+		return false;
 	}
-	return false;
 }
 
 /* q, F10, Ctrl-C: a graceful stop; asks first if tasks would be cut. */
@@ -702,6 +800,7 @@ ui_key(struct ui *ui, int ch)
 		return;
 	if (ui->view == &view_table_ops && ui_action_key(ui, ch))
 		return;
+	/* The keys of every view (each view's own came first). */
 	switch (ch) {
 	case KEY_F(1):
 	case 'h':
@@ -709,7 +808,7 @@ ui_key(struct ui *ui, int ch)
 		ui->help_top = 0;
 		ui_set_view(ui, &view_help_ops);
 		return;
-	case 't':
+	case 'j':
 		ui->tv.top = 0;
 		ui_set_view(ui, &view_tasks_ops);
 		return;

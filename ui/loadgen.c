@@ -7,10 +7,13 @@
  * top every 15 to 35 s; the mix is mostly CPU burns of 5 to 80 ms (longer
  * near the crest), echoes of random bytes, sleeps and an occasional
  * failure (tasks of the example workers: pooltop-example-worker's
- * burn, echo, sleep and fail); a pool whose workers do not serve one of
- * them gets the others.  It never lets its own backlog grow without bound: each pool
- * gets at most a few tasks per slot outstanding, and a full queue makes it
- * skip that pool for the tick.
+ * burn, echo, sleep and fail).  Each pool gets only the tasks its workers
+ * announced in their handshake (the Python worker has no burn), and
+ * nothing before a worker has handshaken, so a run of the demo shows no
+ * "not served" errors; only a pool with no worker started at all (all
+ * lazy) gets one task to start one.  It never lets its own backlog grow
+ * without bound: each pool gets at most a few tasks per slot
+ * outstanding, and a full queue makes it skip that pool for the tick.
  */
 
 #include <errno.h>
@@ -48,7 +51,7 @@ struct lg_pool {
 	struct loadgen	*lg;
 	struct pool	*pool;
 	struct lg_task	 kinds[LG_NKINDS];
-	bool		 unserved[LG_NKINDS];	/* the workers lack it */
+	bool		 unserved[LG_NKINDS];	/* the workers did not announce it */
 	unsigned	 outstanding;
 	unsigned	 cap;		/* most tasks outstanding at once */
 	double		 credit;	/* fractional tasks owed */
@@ -105,13 +108,6 @@ lg_task_cb(bool ok, const void *data, size_t len, void *arg)
 	struct lg_pool	*p = t->p;
 	struct loadgen	*lg = p->lg;
 
-	/*
-	 * The demo's pools run different workers (the Python one burns no
-	 * CPU on request): stop sending a pool what its workers do not
-	 * serve, as pool.h words that error.
-	 */
-	if (!ok && memmem(data, len, "not served by pool", 18) != NULL)
-		p->unserved[t->kind] = true;
 	p->outstanding--;
 	lg->outstanding--;
 	lg_maybe_free(lg);
@@ -187,6 +183,24 @@ lg_send_one(struct loadgen *lg, struct lg_pool *p, double wave)
 	return true;
 }
 
+/*
+ * What p's workers serve, from their handshake; false while no worker
+ * has handshaken (nothing is known yet).
+ */
+static bool
+lg_served(struct lg_pool *p)
+{
+	int	k, r;
+
+	for (k = 0; k < LG_NKINDS; k++) {
+		r = pool_task_served(p->pool, lg_task_names[k]);
+		if (r < 0)
+			return false;
+		p->unserved[k] = r == 0;
+	}
+	return true;
+}
+
 static void
 lg_timer_cb(uv_timer_t *t)
 {
@@ -195,6 +209,7 @@ lg_timer_cb(uv_timer_t *t)
 	uint64_t		 now = uv_now(lg->loop), el = now - lg->start_ms;
 	double			 wave, rate;
 	size_t			 i;
+	bool			 served;
 
 	if (lg->stopped)
 		return;
@@ -225,10 +240,20 @@ lg_timer_cb(uv_timer_t *t)
 		p->cap = info.workers * 4 + 8;
 		if (info.queue_cap > 0 && p->cap > info.queue_cap)
 			p->cap = (unsigned)info.queue_cap;
+		/*
+		 * Until a worker said what it serves, wait (it is starting);
+		 * a pool with none started (all lazy) gets one task to
+		 * start one.
+		 */
+		served = lg_served(p);
+		if (!served && (info.live > 0 || p->outstanding > 0))
+			continue;
 		while (p->credit >= 1 && p->outstanding < p->cap) {
 			if (!lg_send_one(lg, p, wave))
 				break;
 			p->credit -= 1;
+			if (!served)
+				break;
 		}
 	}
 }

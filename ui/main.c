@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ static const char usage_text[] =
 "       pooltop ctl [-s SOCKET] sleep|wake|restart TARGET\n"
 "       pooltop ctl [-s SOCKET] scale POOL N\n"
 "       pooltop ctl [-s SOCKET] strategy POOL NAME\n"
+"       pooltop ctl [-s SOCKET] reload POOL\n"
+"       pooltop ctl [-s SOCKET] logs [-f] [-n N] [POOL | POOL/N | PID]\n"
 "       pooltop ctl [-s SOCKET] ping\n"
 "       pooltop --help | --version\n";
 
@@ -68,15 +71,17 @@ static const char help_text[] =
 "  -c, --config FILE   the pools to run (see pooltop.conf(5))\n"
 "  -s, --socket SOCKET the control socket (default $XDG_RUNTIME_DIR/pooltop.sock,\n"
 "                      or /tmp/pooltop-UID/pooltop.sock)\n"
-"      --headless      no dashboard: engine events go to stderr as lines;\n"
-"                      SIGINT or SIGTERM stops, a second one forces\n"
+"      --headless      no dashboard: the workers' output goes to stdout and\n"
+"                      engine events to stderr, as prefixed lines; SIGINT or\n"
+"                      SIGTERM stops, a second one forces\n"
 "      --quiet         with --headless: no worker output, no lines for tasks\n"
 "                      that succeeded\n"
 "  -h, --help          this help\n"
 "  -V, --version       the version\n"
 "\n"
 "Commands:\n"
-"  check -c FILE       validate a config: every error, or \"FILE: ok (N pools)\"\n"
+"  check -c FILE       validate a config, each pool's cwd and command on this\n"
+"                      machine included: every error, or \"FILE: ok (N pools)\"\n"
 "  send POOL TASK      send a task to a running pooltop; PAYLOAD is the\n"
 "                      argument, or stdin with -; the result goes to stdout\n"
 "      -k, --key K     sticky key: tasks with the same key go to the same worker\n"
@@ -88,6 +93,12 @@ static const char help_text[] =
 "  ctl restart TARGET  restart a worker gracefully\n"
 "  ctl scale POOL N    set the pool's number of workers\n"
 "  ctl strategy POOL NAME   set the pool's balancing strategy\n"
+"  ctl reload POOL     replace the pool's workers with new processes (as the\n"
+"                      pool's reload says: rolling or restart) and wait for\n"
+"                      the outcome; exit status 1 if the reload stopped\n"
+"  ctl logs [-f] [-n N] [TARGET]   the last N (default 20) lines of each\n"
+"                      worker's output, merged in time order; -f follows\n"
+"                      new lines; TARGET may also be a whole POOL\n"
 "  ctl ping            check that pooltop answers\n"
 "TARGET is POOL/N (a pool and a slot) or the pid of a worker.\n"
 "\n"
@@ -201,6 +212,11 @@ cmd_check(int argc, char **argv, const char *config)
 			config_free(&cfg);
 		return CLI_EXIT_USAGE;
 	}
+	/* What the engine would refuse at start: cwd and command here. */
+	if (config_check_paths(&cfg, stderr) != 0) {
+		config_free(&cfg);
+		return CLI_EXIT_USAGE;
+	}
 	printf("%s: ok (%zu pool%s)\n", config, cfg.npools,
 	    cfg.npools == 1 ? "" : "s");
 	config_free(&cfg);
@@ -250,6 +266,28 @@ main_engine_stopping(struct engine *e)
 		return true;
 	pool_get_info(pool, &info);
 	return info.stopping;
+}
+
+/*
+ * app->reload: the config file again (reconfig.c).  The demo's load
+ * generator holds pool pointers, so it starts anew when pools changed.
+ */
+static int
+main_reload(struct app *app, app_report_fn report, void *arg)
+{
+	struct run	*r = (struct run *)(void *)((char *)app -
+			    offsetof(struct run, app));
+	int		 n;
+
+	n = reconfig_run(app, &r->cfg, report, arg);
+	if (n > 0 && r->lg != NULL) {
+		loadgen_free(r->lg);
+		r->lg = NULL;
+		if (loadgen_new(&r->lg, app->loop, app->engine) != 0)
+			report(arg, true, "cannot restart the demo's load "
+			    "generator");
+	}
+	return n;
 }
 
 static void
@@ -307,6 +345,7 @@ run_start(struct run *r, const struct cli *cli)
 
 	app->loop = uv_default_loop();
 	app->cfg = &r->cfg;
+	app->reload = main_reload;
 	if (conf == NULL) {
 		bool build = main_in_build_tree();
 
@@ -332,6 +371,9 @@ run_start(struct run *r, const struct cli *cli)
 		return CLI_EXIT_USAGE;
 	}
 	r->cfg_loaded = true;
+	/* As pooltop check: a bad cwd or command is FILE:LINE, status 2. */
+	if (config_check_paths(&r->cfg, stderr) != 0)
+		return CLI_EXIT_USAGE;
 	if (main_check_nofile(&r->cfg) != 0)
 		return CLI_EXIT_FAIL;
 

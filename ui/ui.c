@@ -10,6 +10,7 @@
  * into preallocated arrays, so a frame does not allocate.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -34,6 +35,7 @@
 static void ui_input_cb(uv_poll_t *, int, int);
 static void ui_winch_cb(uv_signal_t *, int);
 static void ui_term_cb(uv_signal_t *, int);
+static void ui_hup_cb(uv_signal_t *, int);
 static void ui_coalesce_cb(uv_timer_t *);
 static void ui_prepare_cb(uv_prepare_t *);
 static void ui_close_cb(uv_handle_t *);
@@ -72,14 +74,25 @@ ui_attr(struct ui *ui, enum ui_color c)
 	return COLOR_PAIR(c);
 }
 
+/*
+ * NO_COLOR as https://no-color.org says: present and not empty turns
+ * colour off (an empty one is as if unset); pooltop(1) says the same.
+ */
+bool
+ui_color_allowed(bool config_color)
+{
+	const char	*no = getenv("NO_COLOR");
+
+	return config_color && (no == NULL || no[0] == '\0');
+}
+
 /* Colours only where the terminal has them and nobody said no. */
 static void
 ui_colors_init(struct ui *ui)
 {
-	const char	*no = getenv("NO_COLOR");
-	bool		 want = ui->app->cfg == NULL || ui->app->cfg->global.color;
+	bool	want = ui->app->cfg == NULL || ui->app->cfg->global.color;
 
-	ui->color = want && (no == NULL || no[0] == '\0') && has_colors();
+	ui->color = ui_color_allowed(want) && has_colors();
 	if (!ui->color)
 		return;
 	start_color();
@@ -466,6 +479,9 @@ ui_redraw(struct ui *ui)
 {
 	unsigned d = ui->dirty;
 
+	/* Stepped aside: the dirt waits for ui_resume(). */
+	if (ui->debugging)
+		return;
 	ui->dirty = 0;
 	if (ui->stopped || ui->body == NULL)
 		return;
@@ -511,6 +527,9 @@ ui_layout(struct ui *ui)
 	ui->status = newwin(UI_STATUS_LINES, cols, UI_HEADER_LINES + body, 0);
 	if (ui->header == NULL || ui->body == NULL || ui->status == NULL)
 		return -ENOMEM;
+	/* Keys are read from the status window: a new one needs both again. */
+	keypad(ui->status, TRUE);
+	nodelay(ui->status, TRUE);
 	model_layout(&ui->layout, cols);
 	ui->dirty = UI_DIRTY_ALL & ~UI_DIRTY_RATE;
 	return 0;
@@ -574,6 +593,33 @@ ui_record_task(struct ui *ui, const struct pool_event *ev)
 	    ev->result ? ev->result_len : 0);
 }
 
+/*
+ * A notice in the task log too, flagged as an error: a holder that died
+ * with a shared lock (task "lock NAME", held time as its latency), or
+ * anything else pooltop says about a pool or a worker (task "notice":
+ * a memory_limit restart, a hung worker, a protocol error...).
+ */
+static void
+ui_record_lock(struct ui *ui, const struct pool_event *ev)
+{
+	struct task_rec *r = tasklog_add(&ui->tasks);
+
+	r->time_ms = ev->time_ms ? ev->time_ms : ui_wall_ms();
+	r->latency_us = ev->latency_us;
+	r->pool = ev->pool;
+	snprintf(r->pool_name, sizeof r->pool_name, "%s",
+	    ev->pool_name ? ev->pool_name : "?");
+	r->slot = ev->slot;
+	r->pid = ev->pid;
+	r->ok = false;
+	if (ev->lock != NULL)
+		snprintf(r->task, sizeof r->task, "lock %s", ev->lock);
+	else
+		snprintf(r->task, sizeof r->task, "notice");
+	fmt_excerpt(r->result, sizeof r->result, ev->text,
+	    ev->text ? ev->text_len : 0);
+}
+
 static void
 ui_event_cb(const struct pool_event *ev, void *arg)
 {
@@ -597,6 +643,9 @@ ui_event_cb(const struct pool_event *ev, void *arg)
 		ui_coalesce(ui, UI_DIRTY_MODEL);
 		break;
 	case POOL_EV_NOTICE:
+		ui_record_lock(ui, ev);
+		if (ui->view == &view_tasks_ops)
+			ui_coalesce(ui, UI_DIRTY_BODY);
 		if (ev->slot >= 0)
 			ui_notice(ui, false, "%s/%d: %.*s", name, ev->slot, tl,
 			    text);
@@ -650,6 +699,11 @@ ui_winch_cb(uv_signal_t *s, int signum)
 	struct ui	*ui = s->data;
 	struct winsize	 ws;
 
+	/* The terminal is the debugger's now: resize when it is back. */
+	if (ui->debugging) {
+		ui->debug_winch = true;
+		return;
+	}
 	/* Why ioctl: LINES and COLS are only updated by resizeterm. */
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 &&
 	    ws.ws_col > 0)
@@ -668,7 +722,103 @@ ui_winch_cb(uv_signal_t *s, int signum)
 	view_table_ensure_visible(ui);
 }
 
-/* SIGTERM and SIGHUP: a graceful stop, and a second one forces it. */
+void
+ui_suspend(struct ui *ui)
+{
+	def_prog_mode();
+	endwin();
+	uv_poll_stop(&ui->input);
+	ui->debugging = true;
+}
+
+void
+ui_resume(struct ui *ui)
+{
+	int	fl;
+
+	ui->debugging = false;
+	if (ui->stopped)
+		return;		/* ui_run ends the terminal */
+	reset_prog_mode();
+	/*
+	 * Why: the terminal's open file is shared with the child, and libuv
+	 * makes a child's stdio blocking before its exec; uv_poll needs it
+	 * non-blocking again (a read must never wait on the loop).
+	 */
+	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
+		fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+	if (ui->debug_winch) {
+		ui->debug_winch = false;
+		ui_winch_cb(&ui->winch, SIGWINCH);
+	}
+	clearok(curscr, TRUE);
+	uv_poll_start(&ui->input, UV_READABLE, ui_input_cb);
+	ui->dirty |= UI_DIRTY_ALL;
+}
+
+/* What a reload reported, for the message line. */
+struct ui_reload {
+	unsigned	 errors;
+	char		 first_error[512];
+	char		 last[512];
+};
+
+static void
+ui_reload_report(void *arg, bool error, const char *text)
+{
+	struct ui_reload *r = arg;
+
+	if (error && r->errors++ == 0)
+		snprintf(r->first_error, sizeof r->first_error, "%s", text);
+	snprintf(r->last, sizeof r->last, "%s", text);
+}
+
+/*
+ * SIGHUP.  From a terminal that hung up (its ioctls then fail), a stop as
+ * for SIGTERM; else the config file is read again and its changes
+ * applied (reconfig.c): a file with errors changes nothing, and the
+ * message line says so with the first error.
+ */
+static void
+ui_hup_cb(uv_signal_t *s, int signum)
+{
+	struct ui	*ui = s->data;
+	struct winsize	 ws;
+	struct ui_reload r;
+	size_t		 i;
+	bool		 listed = false;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0) {
+		ui_term_cb(s, signum);
+		return;
+	}
+	if (ui->quitting || ui->app->reload == NULL)
+		return;
+	memset(&r, 0, sizeof r);
+	ui->app->reload(ui->app, ui_reload_report, &r);
+	if (r.errors != 0)
+		ui_message(ui, true, "%s (%s%s)", r.last, r.first_error,
+		    r.errors > 1 ? "; pooltop check -c FILE lists all" : "");
+	else
+		ui_message(ui, false, "%s", r.last);
+	/*
+	 * Removed pools are freed once their workers exited: no row nor
+	 * view may keep pointing at one.
+	 */
+	ui_snapshot(ui);
+	if (ui->view == &view_log_ops) {
+		for (i = 0; i < ui->npools; i++)
+			listed = listed || ui->pools[i] == ui->log.pool;
+		if (!listed)
+			ui_set_view(ui, &view_table_ops);
+	}
+	ui->dirty |= UI_DIRTY_MODEL | UI_DIRTY_BODY | UI_DIRTY_STATUS;
+}
+
+/*
+ * SIGTERM (and SIGHUP from a terminal that hung up): a graceful stop,
+ * and a second one forces it.
+ */
 static void
 ui_term_cb(uv_signal_t *s, int signum)
 {
@@ -920,7 +1070,7 @@ ui_run(struct app *app)
 	uv_poll_start(&ui->input, UV_READABLE, ui_input_cb);
 	uv_signal_start(&ui->winch, ui_winch_cb, SIGWINCH);
 	uv_signal_start(&ui->term, ui_term_cb, SIGTERM);
-	uv_signal_start(&ui->hup, ui_term_cb, SIGHUP);
+	uv_signal_start(&ui->hup, ui_hup_cb, SIGHUP);
 	uv_prepare_start(&ui->prepare, ui_prepare_cb);
 	if (ui->sampler != NULL)
 		sampler_listen(ui->sampler, ui_refresh_cb, ui);
@@ -935,9 +1085,12 @@ ui_run(struct app *app)
 		/* The loop ended without a stop (nothing left to run). */
 		ui_stop_cb(ui->engine, ui);
 	}
-	/* Our handles' close callbacks must run before ui is freed. */
+	/*
+	 * Our handles' close callbacks must run before ui is freed; a
+	 * debugger still running has the terminal: wait for its exit.
+	 */
 	while (ui->nopen > 0)
-		uv_run(ui->loop, UV_RUN_NOWAIT);
+		uv_run(ui->loop, ui->debugging ? UV_RUN_ONCE : UV_RUN_NOWAIT);
 	ui_term_end(ui);
 	ui_free(ui);
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * The detail pane under the table: the selected worker's identity, and
  * its CPU% and memory sparklines over the sampler's history (one minute
- * by default) with the current, minimum and maximum values.
+ * by default) with the current, minimum and maximum values; for a pool
+ * with shared locks, which worker holds which lock and for how long.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,15 +42,72 @@ view_detail_line(struct ui *ui, WINDOW *w, int y, int width,
 	ui_put(w, figures, (size_t)flen, width - getcurx(w));
 }
 
+/*
+ * The pool's locks in a line ("locks: db 2/pid 41 1.25s +1 waiting,
+ * cache free, 1 holder died"), and in mine those the selected worker
+ * holds ("holds db 1.25s").  Empty when the pool has no locks.
+ */
+static void
+view_detail_locks(struct ui *ui, const struct model_row *r, char *line,
+    size_t len, char *mine, size_t mlen)
+{
+	struct pool_lock_info	 l[16];
+	struct pool		*pool = NULL;
+	char			 held[16];
+	size_t			 n, i, at = 0, mat = 0;
+	int			 k;
+
+	line[0] = mine[0] = '\0';
+	for (i = 0; i < ui->npools; i++) {
+		if ((const void *)ui->pools[i] == r->pool)
+			pool = ui->pools[i];
+	}
+	if (pool == NULL || (n = pool_locks(pool, l, 16)) == 0)
+		return;
+	if (n > 16)
+		n = 16;
+	for (i = 0; i < n && at < len; i++) {
+		fmt_latency(held, sizeof held, l[i].held_ms * 1000);
+		if (!l[i].held)
+			k = snprintf(line + at, len - at, "%s%s free",
+			    i == 0 ? "locks: " : ", ", l[i].name);
+		else if (l[i].pid == 0)
+			k = snprintf(line + at, len - at, "%s%s held",
+			    i == 0 ? "locks: " : ", ", l[i].name);
+		else
+			k = snprintf(line + at, len - at, "%s%s %d/pid %d %s",
+			    i == 0 ? "locks: " : ", ", l[i].name, l[i].slot,
+			    (int)l[i].pid, held);
+		if (k > 0)
+			at += (size_t)k;
+		if (l[i].waiting != 0 && at < len &&
+		    (k = snprintf(line + at, len - at, " +%u waiting",
+		    l[i].waiting)) > 0)
+			at += (size_t)k;
+		if (l[i].deaths != 0 && at < len &&
+		    (k = snprintf(line + at, len - at, " (%llu holder%s died)",
+		    (unsigned long long)l[i].deaths, l[i].deaths == 1 ? "" :
+		    "s")) > 0)
+			at += (size_t)k;
+		if (l[i].held && l[i].pid == r->pid && r->pid > 0 &&
+		    mat < mlen && (k = snprintf(mine + mat, mlen - mat,
+		    "%s%s %s", mat == 0 ? " holds " : ", ", l[i].name,
+		    held)) > 0)
+			mat += (size_t)k;
+	}
+}
+
 void
 view_detail_draw(struct ui *ui, WINDOW *w, int y, int h, int width)
 {
 	const struct model_row	*r = model_selected(&ui->model);
 	char			 line[256], a[16], b[16], c[16];
+	char			 locks[512], mine[128];
 	size_t			 n = 0, i;
 	double			 lo, hi;
 	int			 k;
 
+	locks[0] = mine[0] = '\0';
 	for (k = 0; k < h; k++) {
 		wmove(w, y + k, 0);
 		wclrtoeol(w);
@@ -73,6 +131,13 @@ view_detail_draw(struct ui *ui, WINDOW *w, int y, int h, int width)
 		    r->state_name ? r->state_name : "?", r->weight,
 		    r->restarts);
 
+		view_detail_locks(ui, r, locks, sizeof locks, mine,
+		    sizeof mine);
+		if (mine[0] != '\0' && l > 0 && (size_t)l < sizeof line) {
+			snprintf(line + l, sizeof line - (size_t)l, " %s",
+			    mine);
+			l += (int)strlen(line + l);
+		}
 		if (r->restarts > 0 && l > 0 && (size_t)l < sizeof line) {
 			if (r->last_signal != 0)
 				snprintf(line + l, sizeof line - (size_t)l,
@@ -119,5 +184,10 @@ view_detail_draw(struct ui *ui, WINDOW *w, int y, int h, int width)
 			snprintf(line, sizeof line, "    no process sampled");
 		wmove(w, y + 3, 0);
 		ui_put(w, line, strlen(line), width);
+		if (r->type != MODEL_MANAGER && locks[0] != '\0' &&
+		    getcurx(w) + 4 < width) {
+			waddstr(w, "  ");
+			ui_put(w, locks, strlen(locks), width - getcurx(w));
+		}
 	}
 }

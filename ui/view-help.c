@@ -6,32 +6,38 @@
 
 #include "view.h"
 
-static const char *const view_help_text[] = {
+const char *const view_help_text[] = {
 	"pooltop: a process-pool dashboard (keys as in htop where the same).",
 	"",
-	"Process table",
+	"Process table (htop's keys where htop has the action; pooltop's own",
+	"actions on letters htop leaves free)",
 	"  Up Down PgUp PgDn Home End   move the selection",
 	"  F3 /        search rows (as you type; F3/Down next, Up previous)",
-	"  n N         next / previous match of the last search",
+	"  n S-F3      next / previous match of the last search",
 	"  F4 \\        filter rows (only matching rows shown; Esc restores)",
 	"  F6 > .      sort by the next column      < ,  the previous column",
-	"  P M T       sort by CPU%, by memory (RSS), by uptime",
+	"  P M T N     sort by CPU%, by memory (RSS), by uptime, by PID",
 	"  I           invert the sort order",
 	"  mouse       click a header cell to sort by it (again: invert),",
 	"              click a row to select it, wheel to scroll",
-	"  Space       tag or untag the worker (kill, sleep, wake and restart",
+	"  Space       tag or untag the worker (kill, sleep/wake and restart",
 	"              then apply to every tagged worker)     U  untag all",
 	"  F9 k        kill: choose a signal (TERM KILL INT HUP USR1 USR2 STOP",
 	"              CONT), then confirm",
-	"  s           sleep the worker (SIGSTOP)",
-	"  w           wake the worker (SIGCONT)",
+	"  z           sleep the worker (SIGSTOP), or wake it (SIGCONT) if it",
+	"              sleeps; each tagged worker the same way",
 	"  r           restart the worker gracefully (asks first)",
-	"  + -         scale the worker's pool up / down by one (down asks)",
-	"  S           change the worker's pool's balancing strategy",
-	"  d           debugger: runs $POOLTOP_DEBUGGER PID, or gdb -p PID,",
-	"              and comes back when it exits",
-	"  Enter l     the worker's log",
-	"  t           the task log",
+	"  A           add a worker to the worker's pool (scale up by one)",
+	"  D           drop a worker from the pool (scale down by one; asks)",
+	"  B           change the worker's pool's balancing strategy",
+	"  R           reload the worker's pool: every worker replaced by a",
+	"              new process, one at a time (reload = rolling), or all",
+	"              stopped, then started (reload = restart); asks first",
+	"  d           debugger: runs $POOLTOP_DEBUGGER PID, or gdb -p PID, on",
+	"              the terminal and comes back when it exits (the pools",
+	"              keep running meanwhile)",
+	"  L Enter     the worker's log",
+	"  j           the task log (jobs)",
 	"",
 	"Worker log",
 	"  Up Down PgUp PgDn   scroll            Home End   first / last line",
@@ -43,7 +49,7 @@ static const char *const view_help_text[] = {
 	"  p           filter by pool (each in turn, then all)",
 	"  o           filter by outcome: all, ok, errors",
 	"  Up Down PgUp PgDn Home End   scroll (Home: newest)",
-	"  Esc q t     back to the table",
+	"  Esc q j     back to the table",
 	"",
 	"Everywhere",
 	"  F1 h ?      this help            Ctrl-L  redraw the screen",
@@ -59,6 +65,7 @@ static const char *const view_help_text[] = {
 	"less important columns.",
 };
 #define VIEW_HELP_LINES ((int)(sizeof view_help_text / sizeof view_help_text[0]))
+const size_t view_help_nlines = VIEW_HELP_LINES;
 
 static void
 view_help_draw(struct ui *ui, WINDOW *w)

@@ -313,102 +313,105 @@ view_table_sort(struct ui *ui, enum model_col c, bool desc)
 	ui->dirty |= UI_DIRTY_BODY | UI_DIRTY_HEADER;
 }
 
+/* Opens the selected worker's log (L, Enter). */
+static void
+view_table_open_log(struct ui *ui)
+{
+	const struct model_row	*r = model_selected(&ui->model);
+	char			 name[MODEL_POOL_MAX + 12];
+
+	if (r == NULL || r->type == MODEL_MANAGER) {
+		ui_message(ui, true, "select a worker to see its log");
+		return;
+	}
+	snprintf(name, sizeof name, "%s/%d", r->pool_name, r->slot);
+	if (view_log_open(ui, (struct pool *)(uintptr_t)r->pool, r->slot,
+	    name) != 0)
+		ui_message(ui, true, "out of memory for the log");
+}
+
 static bool
 view_table_key(struct ui *ui, int ch)
 {
-	const struct model_row *r;
 	int page = ui->table_rows > 1 ? ui->table_rows - 1 : 1;
 
 	switch (ch) {
 	case KEY_UP:
 		model_move(&ui->model, -1);
-		break;
+		goto moved;
 	case KEY_DOWN:
 		model_move(&ui->model, 1);
-		break;
+		goto moved;
 	case KEY_PPAGE:
 		model_move(&ui->model, -page);
-		break;
+		goto moved;
 	case KEY_NPAGE:
 		model_move(&ui->model, page);
-		break;
+		goto moved;
 	case KEY_HOME:
 		model_select(&ui->model, 0);
-		break;
+		goto moved;
 	case KEY_END:
 		model_move(&ui->model, (long)model_count(&ui->model));
-		break;
-	case 'P':
+		goto moved;
+	}
+	/* The rest as bound in ui_table_cmd() (input.c). */
+	switch (ui_table_cmd(ch)) {
+	case UI_CMD_SORT_CPU:
 		view_table_sort(ui, COL_CPU, true);
 		break;
-	case 'M':
+	case UI_CMD_SORT_MEM:
 		view_table_sort(ui, COL_RSS, true);
 		break;
-	case 'T':
+	case UI_CMD_SORT_TIME:
 		view_table_sort(ui, COL_UPTIME, true);
 		break;
-	case 'I':
+	case UI_CMD_SORT_PID:
+		view_table_sort(ui, COL_PID, true);
+		break;
+	case UI_CMD_INVERT:
 		model_invert(&ui->model);
 		ui->dirty |= UI_DIRTY_HEADER;
 		break;
-	case KEY_F(6):
-	case '>':
-	case '.':
+	case UI_CMD_SORT_NEXT:
 		model_sort_step(&ui->model, 1);
 		ui->dirty |= UI_DIRTY_HEADER;
 		break;
-	case '<':
-	case ',':
+	case UI_CMD_SORT_PREV:
 		model_sort_step(&ui->model, -1);
 		ui->dirty |= UI_DIRTY_HEADER;
 		break;
-	case KEY_F(3):
-	case '/':
+	case UI_CMD_SEARCH:
 		ui_prompt_start(ui, UI_PROMPT_SEARCH, "");
 		return true;
-	case 'n':
-	case 'N':
+	case UI_CMD_SEARCH_NEXT:
+	case UI_CMD_SEARCH_PREV:
 		if (ui->last_search[0] == '\0') {
 			ui_message(ui, true, "no search yet: press / first");
 			return true;
 		}
-		if (!model_search(&ui->model, ui->last_search, ch == 'n', true))
+		if (!model_search(&ui->model, ui->last_search,
+		    ui_table_cmd(ch) == UI_CMD_SEARCH_NEXT, true))
 			ui_message(ui, true, "not found: %s", ui->last_search);
 		break;
-	case KEY_F(4):
-	case '\\':
+	case UI_CMD_FILTER:
 		ui_prompt_start(ui, UI_PROMPT_FILTER, ui->model.filter);
 		return true;
-	case ' ':
+	case UI_CMD_TAG:
 		model_tag_toggle(&ui->model);
 		ui->dirty |= UI_DIRTY_HEADER;
 		break;
-	case 'U':
+	case UI_CMD_UNTAG_ALL:
 		model_untag_all(&ui->model);
 		ui->dirty |= UI_DIRTY_HEADER;
 		break;
-	case '\r':
-	case '\n':
-	case KEY_ENTER:
-	case 'l':
-		r = model_selected(&ui->model);
-		if (r == NULL || r->type == MODEL_MANAGER) {
-			ui_message(ui, true, "select a worker to see its log");
-			return true;
-		}
-		{
-			char name[MODEL_POOL_MAX + 12];
-
-			snprintf(name, sizeof name, "%s/%d", r->pool_name,
-			    r->slot);
-			if (view_log_open(ui, (struct pool *)(uintptr_t)r->pool,
-			    r->slot, name) != 0)
-				ui_message(ui, true, "out of memory for the log");
-		}
+	case UI_CMD_LOG:
+		view_table_open_log(ui);
 		return true;
 	default:
 		return false;
 	}
+moved:
 	view_table_ensure_visible(ui);
 	ui->dirty |= UI_DIRTY_BODY;
 	return true;
@@ -425,13 +428,13 @@ view_table_hints(struct ui *ui, WINDOW *w, int width)
 	room -= ui_hint(ui, w, "F6", "Sort", room);
 	room -= ui_hint(ui, w, "F9", "Kill", room);
 	room -= ui_hint(ui, w, "F10", "Quit", room);
-	room -= ui_hint(ui, w, "l", "Log", room);
-	room -= ui_hint(ui, w, "t", "Tasks", room);
-	room -= ui_hint(ui, w, "s", "Sleep", room);
-	room -= ui_hint(ui, w, "w", "Wake", room);
+	room -= ui_hint(ui, w, "L", "Log", room);
+	room -= ui_hint(ui, w, "j", "Tasks", room);
+	room -= ui_hint(ui, w, "z", "Sleep/Wake", room);
 	room -= ui_hint(ui, w, "r", "Restart", room);
-	room -= ui_hint(ui, w, "+-", "Scale", room);
-	room -= ui_hint(ui, w, "S", "Strategy", room);
+	room -= ui_hint(ui, w, "A/D", "Scale", room);
+	room -= ui_hint(ui, w, "B", "Balance", room);
+	room -= ui_hint(ui, w, "R", "Reload", room);
 	room -= ui_hint(ui, w, "Spc", "Tag", room);
 	room -= ui_hint(ui, w, "d", "Debug", room);
 }

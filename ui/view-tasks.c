@@ -132,7 +132,7 @@ view_tasks_key(struct ui *ui, int ch)
 	case 27:
 	case 'q':
 	case KEY_LEFT:
-	case 't':
+	case 'j':
 		ui_set_view(ui, &view_table_ops);
 		return true;
 	case KEY_UP:

@@ -7,6 +7,7 @@
 #define POOLTOP_VIEW_H
 
 #include <curses.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -62,11 +63,11 @@ enum ui_prompt { UI_PROMPT_SEARCH, UI_PROMPT_FILTER, UI_PROMPT_LOG_SEARCH };
 enum ui_menu { UI_MENU_SIGNAL, UI_MENU_STRATEGY };
 enum ui_act {
 	UI_ACT_KILL,
-	UI_ACT_SLEEP,
-	UI_ACT_WAKE,
+	UI_ACT_SLEEP_WAKE,	/* each target: wake if asleep, else sleep */
 	UI_ACT_RESTART,
 	UI_ACT_SCALE,
 	UI_ACT_STRATEGY,
+	UI_ACT_RELOAD,
 	UI_ACT_QUIT,
 };
 
@@ -75,6 +76,7 @@ struct ui_target {
 	struct pool	*pool;
 	int		 slot;
 	pid_t		 pid;
+	bool		 sleeping;	/* as shown: z wakes it, else sleeps it */
 	char		 name[MODEL_POOL_MAX + 12];	/* "web/2" */
 };
 
@@ -196,9 +198,63 @@ struct ui {
 	bool		 stopped;
 	pid_t		 self;
 	uint64_t	 self_start_ms;	/* wall clock */
+
+	/*
+	 * The debugger (d): a child on the loop while the dashboard has
+	 * stepped aside (no keys read, nothing drawn); the engine runs on.
+	 */
+	uv_process_t	 debugger;
+	bool		 debugging;
+	bool		 debug_winch;	/* a resize came meanwhile */
+	char		 debug_shown[256];	/* "gdb -p 123", for messages */
+	struct sigaction debug_old[3];	/* SIGINT, SIGQUIT, SIGTSTP before */
+};
+
+/*
+ * What a key does in the process table.  Letters htop binds keep htop's
+ * action there (or do nothing); pooltop's own actions take letters htop
+ * leaves free.
+ */
+enum ui_cmd {
+	UI_CMD_NONE,
+	UI_CMD_HELP,		/* F1 h ? */
+	UI_CMD_QUIT,		/* F10 q Ctrl-C */
+	UI_CMD_REDRAW,		/* Ctrl-L */
+	UI_CMD_SEARCH,		/* F3 / */
+	UI_CMD_SEARCH_NEXT,	/* n */
+	UI_CMD_SEARCH_PREV,	/* Shift-F3 */
+	UI_CMD_FILTER,		/* F4 \ */
+	UI_CMD_SORT_NEXT,	/* F6 > . */
+	UI_CMD_SORT_PREV,	/* < , */
+	UI_CMD_SORT_CPU,	/* P */
+	UI_CMD_SORT_MEM,	/* M */
+	UI_CMD_SORT_TIME,	/* T */
+	UI_CMD_SORT_PID,	/* N */
+	UI_CMD_INVERT,		/* I */
+	UI_CMD_TAG,		/* Space */
+	UI_CMD_UNTAG_ALL,	/* U */
+	UI_CMD_KILL,		/* F9 k */
+	UI_CMD_SLEEP_WAKE,	/* z */
+	UI_CMD_RESTART,		/* r */
+	UI_CMD_SCALE_UP,	/* A: add a worker */
+	UI_CMD_SCALE_DOWN,	/* D: drop a worker */
+	UI_CMD_STRATEGY,	/* B: balancing */
+	UI_CMD_RELOAD,		/* R */
+	UI_CMD_DEBUG,		/* d */
+	UI_CMD_LOG,		/* L Enter */
+	UI_CMD_TASKS,		/* j: jobs */
 };
 
 /* ui.c */
+/* Colours unless the config says no or NO_COLOR is set and not empty. */
+bool	ui_color_allowed(bool config_color);
+/*
+ * The dashboard steps aside for a program on the terminal (the
+ * debugger): the terminal back in its normal mode, no keys read, nothing
+ * drawn; ui_resume() takes it back.  The loop and the engine run on.
+ */
+void	ui_suspend(struct ui *);
+void	ui_resume(struct ui *);
 attr_t	ui_attr(struct ui *, enum ui_color);
 void	ui_set_view(struct ui *, const struct view_ops *);
 void	ui_message(struct ui *, bool bad, const char *fmt, ...)
@@ -213,6 +269,7 @@ int	ui_hint(struct ui *, WINDOW *, const char *key, const char *label,
 	    int room);
 
 /* input.c */
+enum ui_cmd ui_table_cmd(int ch);	/* the process table's bindings */
 void	ui_key(struct ui *, int ch);
 void	ui_mouse(struct ui *);
 void	ui_quit(struct ui *);
@@ -223,6 +280,10 @@ void	ui_prompt_start(struct ui *, enum ui_prompt, const char *initial);
 void	view_table_ensure_visible(struct ui *);
 void	view_detail_draw(struct ui *, WINDOW *, int y, int h, int width);
 int	view_table_click(struct ui *, int y, int x, bool header);
+
+/* view-help.c: the help screen's lines (for the tests too). */
+extern const char *const view_help_text[];
+extern const size_t view_help_nlines;
 
 /* view-log.c */
 int	view_log_open(struct ui *, struct pool *, int slot, const char *name);

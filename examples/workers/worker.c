@@ -17,11 +17,28 @@
  *   log     writes the payload as one line to stdout, replies "ok"
  *   logerr  the same to stderr
  *
+ * When the pool has locks (POOLTOP_LOCKS set; pooltop.conf(5) `locks`),
+ * also these, whose payload starts with a lock's name ("-" for no lock,
+ * in incr).  "owner died" in a reply: the lock's previous holder died
+ * holding it.
+ *
+ *   lock       NAME: takes it and keeps it; "locked"
+ *   unlock     NAME: gives it back; "unlocked"
+ *   trylock    NAME: "locked", or "busy" when another holds it
+ *   timedlock  NAME MS: "locked", or "timed out" after MS ms
+ *   hold       NAME MS: takes it, blocks MS ms, gives it back; "held MS"
+ *   incr       NAME N PATH: N times, under the lock, adds 1 to the
+ *              64-bit counter at the start of file PATH (mapped shared);
+ *              "incr N owner_died K"
+ *
  * Options: --hello-delay MS (sleep before the handshake), --no-hello
  * (never handshake: sleeps like a service), --exit-at-start N (exit with
  * status N at once).
  */
+#include <sys/mman.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -240,6 +257,235 @@ task_logerr(struct pooltop_req *req, const void *data, size_t len, void *arg)
 	log_to(stderr, req, data, len);
 }
 
+static void	sleep_ms(unsigned long long);
+
+/*
+ * Splits "NAME REST" and finds the lock; fails req (and returns NULL)
+ * when the name is missing or not one of the pool's locks.  name "-"
+ * gives NULL without failing (*none set).
+ */
+static struct pooltop_lock *
+lock_arg(struct pooltop_req *req, const void *data, size_t len,
+    char *rest, size_t restlen, int *none)
+{
+	struct pooltop_lock	*l;
+	const char		*p = data, *end = p + len, *sp;
+	char			 name[64];
+	size_t			 n;
+	int			 rc;
+
+	*none = 0;
+	sp = memchr(p, ' ', len);
+	n = sp != NULL ? (size_t)(sp - p) : len;
+	if (n == 0 || n >= sizeof name) {
+		pooltop_fail(req, "%s: expected a lock name, got \"%.*s\"",
+		    pooltop_req_task(req), len > 64 ? 64 : (int)len, p);
+		return NULL;
+	}
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (sp != NULL) {
+		sp++;
+		n = (size_t)(end - sp);
+		if (n >= restlen)
+			n = restlen - 1;
+		memcpy(rest, sp, n);
+		rest[n] = '\0';
+	} else
+		rest[0] = '\0';
+	if (strcmp(name, "-") == 0) {
+		*none = 1;
+		return NULL;
+	}
+	if ((rc = pooltop_lock_get(name, &l)) != 0) {
+		if (rc == -ENOENT)
+			pooltop_fail(req, "%s: no lock \"%s\" in this pool "
+			    "(its locks: %s)", pooltop_req_task(req), name,
+			    getenv("POOLTOP_LOCKS"));
+		else
+			pooltop_fail(req, "%s: lock \"%s\": %s",
+			    pooltop_req_task(req), name, strerror(-rc));
+		return NULL;
+	}
+	return l;
+}
+
+/* Answers a take: "locked", "locked owner_died", "busy", "timed out". */
+static void
+lock_answer(struct pooltop_req *req, struct pooltop_lock *l, int rc)
+{
+	if (rc == 0)
+		pooltop_reply(req, "locked", 6);
+	else if (rc == POOLTOP_LOCK_OWNER_DIED)
+		pooltop_reply(req, "locked owner_died", 17);
+	else if (rc == -EBUSY)
+		pooltop_reply(req, "busy", 4);
+	else if (rc == -ETIMEDOUT)
+		pooltop_reply(req, "timed out", 9);
+	else
+		pooltop_fail(req, "%s %s: %s", pooltop_req_task(req),
+		    pooltop_lock_name(l), strerror(-rc));
+}
+
+static void
+task_lock(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	struct pooltop_lock	*l;
+	char			 rest[64];
+	int			 none;
+
+	if ((l = lock_arg(req, data, len, rest, sizeof rest, &none)) != NULL)
+		lock_answer(req, l, pooltop_lock(l));
+	else if (none)
+		pooltop_fail(req, "lock: expected a lock name, got \"-\"");
+}
+
+static void
+task_trylock(struct pooltop_req *req, const void *data, size_t len,
+    void *arg)
+{
+	struct pooltop_lock	*l;
+	char			 rest[64];
+	int			 none;
+
+	if ((l = lock_arg(req, data, len, rest, sizeof rest, &none)) != NULL)
+		lock_answer(req, l, pooltop_lock_try(l));
+	else if (none)
+		pooltop_fail(req, "trylock: expected a lock name, got \"-\"");
+}
+
+static void
+task_timedlock(struct pooltop_req *req, const void *data, size_t len,
+    void *arg)
+{
+	struct pooltop_lock	*l;
+	unsigned long long	 ms;
+	char			 rest[64];
+	int			 none;
+
+	if ((l = lock_arg(req, data, len, rest, sizeof rest, &none)) == NULL) {
+		if (none)
+			pooltop_fail(req, "timedlock: expected a lock name, "
+			    "got \"-\"");
+		return;
+	}
+	if (parse_number(rest, strlen(rest), &ms) != 0) {
+		fail_number(req, "NAME and milliseconds", data, len);
+		return;
+	}
+	lock_answer(req, l, pooltop_lock_timed(l, ms));
+}
+
+static void
+task_unlock(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	struct pooltop_lock	*l;
+	char			 rest[64];
+	int			 none, rc;
+
+	if ((l = lock_arg(req, data, len, rest, sizeof rest, &none)) == NULL) {
+		if (none)
+			pooltop_fail(req, "unlock: expected a lock name, got "
+			    "\"-\"");
+		return;
+	}
+	if ((rc = pooltop_unlock(l)) == 0)
+		pooltop_reply(req, "unlocked", 8);
+	else if (rc == -EPERM)
+		pooltop_fail(req, "unlock %s: not held by this worker",
+		    pooltop_lock_name(l));
+	else
+		pooltop_fail(req, "unlock %s: %s", pooltop_lock_name(l),
+		    strerror(-rc));
+}
+
+/* Takes the lock, blocks the worker ms milliseconds, gives it back. */
+static void
+task_hold(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	struct pooltop_lock	*l;
+	unsigned long long	 ms;
+	char			 rest[64], buf[64];
+	int			 none, rc, n;
+
+	if ((l = lock_arg(req, data, len, rest, sizeof rest, &none)) == NULL) {
+		if (none)
+			pooltop_fail(req, "hold: expected a lock name, got "
+			    "\"-\"");
+		return;
+	}
+	if (parse_number(rest, strlen(rest), &ms) != 0) {
+		fail_number(req, "NAME and milliseconds", data, len);
+		return;
+	}
+	if ((rc = pooltop_lock(l)) < 0) {
+		lock_answer(req, l, rc);
+		return;
+	}
+	sleep_ms(ms);
+	pooltop_unlock(l);
+	n = snprintf(buf, sizeof buf, "held %llu%s", ms,
+	    rc == POOLTOP_LOCK_OWNER_DIED ? " owner_died" : "");
+	pooltop_reply(req, buf, (size_t)n);
+}
+
+/* The critical section of incr: one increment of the shared counter. */
+static int
+incr_one(void *arg, int owner_died)
+{
+	volatile uint64_t	*counter = arg;
+
+	*counter = *counter + 1;
+	return owner_died;
+}
+
+static void
+task_incr(struct pooltop_req *req, const void *data, size_t len, void *arg)
+{
+	struct pooltop_lock	*l;
+	unsigned long long	 n, i, died = 0;
+	char			 rest[1100], buf[96], *sp;
+	void			*map;
+	int			 none, fd, rc;
+
+	l = lock_arg(req, data, len, rest, sizeof rest, &none);
+	if (l == NULL && !none)
+		return;
+	if ((sp = strchr(rest, ' ')) == NULL ||
+	    parse_number(rest, (size_t)(sp - rest), &n) != 0) {
+		pooltop_fail(req, "incr: expected NAME N PATH, got \"%.*s\"",
+		    len > 64 ? 64 : (int)len, (const char *)data);
+		return;
+	}
+	if ((fd = open(sp + 1, O_RDWR | O_CLOEXEC)) < 0) {
+		pooltop_fail(req, "incr: %s: %s", sp + 1, strerror(errno));
+		return;
+	}
+	map = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		pooltop_fail(req, "incr: %s: %s", sp + 1, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (l == NULL) {
+			incr_one(map, 0);
+			continue;
+		}
+		rc = pooltop_with_lock(l, incr_one, map);
+		if (rc < 0) {
+			munmap(map, sizeof(uint64_t));
+			lock_answer(req, l, rc);
+			return;
+		}
+		died += (unsigned long long)rc;
+	}
+	munmap(map, sizeof(uint64_t));
+	rc = snprintf(buf, sizeof buf, "incr %llu owner_died %llu", n, died);
+	pooltop_reply(req, buf, (size_t)rc);
+}
+
 static void
 sleep_ms(unsigned long long ms)
 {
@@ -288,10 +534,17 @@ main(int argc, char **argv)
 		{ "alloc", task_alloc },
 		{ "log", task_log },
 		{ "logerr", task_logerr },
+	}, lock_tasks[] = {
+		{ "lock", task_lock },
+		{ "unlock", task_unlock },
+		{ "trylock", task_trylock },
+		{ "timedlock", task_timedlock },
+		{ "hold", task_hold },
+		{ "incr", task_incr },
 	};
 	struct pooltop_host	*h;
 	unsigned long long	 hello_delay = 0;
-	const char		*who;
+	const char		*who, *locks;
 	size_t			 i;
 	int			 no_hello = 0, rc;
 
@@ -331,6 +584,18 @@ main(int argc, char **argv)
 			fprintf(stderr, "pooltop-example-worker: %s: %s\n",
 			    tasks[i].name, strerror(-rc));
 			return 1;
+		}
+	}
+	/* The lock tasks, when the pool gives its workers locks. */
+	if ((locks = getenv("POOLTOP_LOCKS")) != NULL && *locks != '\0') {
+		for (i = 0; i < sizeof lock_tasks / sizeof lock_tasks[0];
+		    i++) {
+			if ((rc = pooltop_host_on(h, lock_tasks[i].name,
+			    lock_tasks[i].fn, NULL)) != 0) {
+				fprintf(stderr, "pooltop-example-worker: %s: "
+				    "%s\n", lock_tasks[i].name, strerror(-rc));
+				return 1;
+			}
 		}
 	}
 	rc = pooltop_host_run(h);

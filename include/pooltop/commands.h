@@ -39,6 +39,14 @@ int	cmd_scale(struct engine *, struct pool *, unsigned workers,
 	    char *msg, size_t msglen);
 int	cmd_strategy(struct engine *, struct pool *, const char *name,
 	    char *msg, size_t msglen);
+/*
+ * Starts a reload of the pool's workers (the pool's reload mode); msg
+ * says it began ("reloading pool web (rolling, 4 workers)") or that one
+ * more pass follows the one under way.  cb (NULL ok) runs once at its
+ * end with the outcome (see pool_reload()).
+ */
+int	cmd_reload(struct engine *, struct pool *, pool_reload_cb cb,
+	    void *arg, char *msg, size_t msglen);
 
 /* Signal names for menus and the command line: "TERM" or "SIGTERM" or "15". */
 int	cmd_signal_parse(const char *name);

@@ -22,11 +22,20 @@ struct config_global {
 	bool		 confirm;		/* ask before destructive keys, default yes */
 };
 
+/* Where a pool's section and keys are in the file (for messages). */
+struct config_lines {
+	int	 section;	/* the [pool NAME] or [service NAME] line */
+	int	 command;	/* the command key's line */
+	int	 cwd;		/* the cwd key's line; 0: not set */
+	bool	 service;	/* a [service NAME] section */
+};
+
 struct config {
 	char			*path;		/* the file read */
 	struct config_global	 global;
 	struct pool_spec	*pools;		/* [pool X] and [service X], file order */
 	size_t			 npools;
+	struct config_lines	*lines;		/* npools entries, as pools */
 };
 
 /*
@@ -47,11 +56,33 @@ int	config_parse(struct config *cfg, const char *name, const char *text,
 void	config_free(struct config *);
 
 /*
+ * What only this machine can tell, checked as the engine will at start
+ * (config-check.c): each pool's cwd is a directory it can enter, and
+ * its program (argv[0], looked up in PATH when it has no slash: the
+ * pool's env.PATH if set, else pooltop's; relative to cwd when it has
+ * one) is an executable file.  Writes each problem to err (NULL ok) as
+ * "FILE:LINE: pool a: command \"/etc/passwd\" is not executable", with
+ * the line of the cwd or command key, in line order; returns how many.
+ * A relative command is not checked when the cwd is not there (that
+ * one error says it).
+ */
+int	config_check_paths(const struct config *, FILE *err);
+
+/*
  * Parsers for values, shared with the command line: 0, or -EINVAL (also
  * for negative values and 64-bit overflow; *out is then unchanged).
  * Fractions are allowed when they come to a whole unit ("1.5s").
  */
 int	config_parse_duration(const char *s, uint64_t *ms);	/* 250ms 5s 2m 1h; bare number: s */
 int	config_parse_size(const char *s, uint64_t *bytes);	/* 512K 100M 2G (binary); bare number: bytes */
+
+/*
+ * The "did you mean" of the config's messages, for the command line's
+ * too: the one of n names (NULL entries skipped) that word is a likely
+ * typo of (at most two edits, case ignored, a swapped pair is one), or
+ * NULL.
+ */
+const char *config_suggest(const char *word, const char *const *names,
+	    size_t n);
 
 #endif

@@ -15,6 +15,12 @@
  *
  * A connection carries any number of requests; they may be pipelined and
  * the replies come back in the order of the requests.
+ *
+ * One request has more than one reply: "logs ... follow" is answered
+ * with the backlog, then with one more ok reply per batch of new lines
+ * for as long as the connection is open; it must be the connection's
+ * last request (what comes after it is not read).  The data of a logs
+ * reply are records, one per line (pooltop/logtail.h).
  */
 #ifndef POOLTOP_CTL_H
 #define POOLTOP_CTL_H
@@ -32,7 +38,8 @@ struct engine;
 #define CTL_MAX_REQUEST		(CTL_MAX_HEADER + CTL_MAX_PAYLOAD)
 #define CTL_MAX_WORDS		8
 #define CTL_MAX_TASK_NAME	255
-#define CTL_MAX_SCALE		100000		/* largest worker count asked for */
+#define CTL_MAX_SCALE		4096		/* scale POOL N: N is 1 to this (the
+					   engine's POOL_WORKERS_MAX) */
 #define CTL_SOCKET_NAME		"pooltop.sock"
 
 enum ctl_op {
@@ -45,7 +52,12 @@ enum ctl_op {
 	CTL_OP_SCALE,		/* scale POOL N */
 	CTL_OP_STRATEGY,	/* strategy POOL NAME */
 	CTL_OP_PING,		/* ping: "pooltop VERSION (pid N)" */
+	CTL_OP_LOGS,		/* logs [lines=N] [follow] [TARGET]: log records */
+	CTL_OP_RELOAD,		/* reload POOL: answered when the reload ends */
 };
+
+#define CTL_LOGS_LINES		20		/* default lines per worker */
+#define CTL_LOGS_MAX_LINES	1000000		/* largest lines=N */
 
 /*
  * A parsed request.  The strings point into words[] (decoded, each
@@ -53,9 +65,10 @@ enum ctl_op {
  */
 struct ctl_request {
 	enum ctl_op	 op;
-	const char	*pool;		/* send, scale, strategy */
+	const char	*pool;		/* send, scale, strategy, reload */
 	const char	*task;		/* send */
-	const char	*target;	/* kill, sleep, wake, restart: POOL/N or pid */
+	const char	*target;	/* kill, sleep, wake, restart: POOL/N or pid;
+					   logs: POOL, POOL/N, pid or NULL (all) */
 	const char	*strategy;	/* strategy */
 	const char	*key;		/* send: sticky key (may hold NULs); NULL: none */
 	size_t		 key_len;
@@ -63,6 +76,8 @@ struct ctl_request {
 	int		 sig;		/* kill */
 	unsigned	 workers;	/* scale */
 	bool		 json;		/* list */
+	size_t		 lines;		/* logs: per worker */
+	bool		 follow;	/* logs */
 	const uint8_t	*payload;	/* send */
 	size_t		 payload_len;
 	char		 words[CTL_MAX_HEADER + CTL_MAX_WORDS];
@@ -138,6 +153,15 @@ struct ctl_reply {
 	uint8_t		*data;		/* malloc'd, NUL-terminated for convenience */
 	size_t		 len;
 };
+
+/*
+ * Reads one reply (for the requests with more than one: logs follow).
+ * Returns 0 (reply filled; the caller frees reply->data), -EPIPE when
+ * pooltop closed the connection before a reply began, or a negative
+ * errno, with the reason in err.
+ */
+int	ctl_read_reply(int fd, struct ctl_reply *reply, char *err,
+	    size_t errlen);
 
 /*
  * Sends one request made of nwords words and a payload, and reads its

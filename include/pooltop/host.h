@@ -98,6 +98,56 @@ int	pooltop_reply(struct pooltop_req *, const void *data, size_t len);
 int	pooltop_fail(struct pooltop_req *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * Locks shared by the pool's workers (pooltop.conf(5): locks = db, cache).
+ * Each is a robust, process-shared pthread mutex in a region the pool
+ * hands down (POOLTOP_LOCKS_FD, see pooltop-protocol(7), LOCKS), mapped
+ * once per process on the first pooltop_lock_get(); the fd is then made
+ * close-on-exec.  No round trip to the pool: an uncontended lock and
+ * unlock cost what a pthread mutex does.  A lock is held by a thread:
+ * the thread that took it unlocks it.  Taking a lock blocks the calling
+ * thread (in a handler: the worker's loop too).
+ *
+ * The take calls return 0, or POOLTOP_LOCK_OWNER_DIED: taken, but its
+ * previous holder died holding it (whatever it guarded may be half
+ * updated); the lock was made consistent and is held normally, and the
+ * pool shows the death.  Or a negative errno: -EDEADLK (this thread
+ * holds it already), -EBUSY (pooltop_lock_try: held by another),
+ * -ETIMEDOUT (pooltop_lock_timed), -ENOTRECOVERABLE (a holder gave it
+ * back without it being made consistent: not by this library).
+ */
+#define POOLTOP_LOCK_OWNER_DIED	1
+
+struct pooltop_lock;
+
+/*
+ * Finds the pool's lock of that name: 0, -ENOENT (the pool has no such
+ * lock; POOLTOP_LOCKS lists them), -ENOTCONN (no region: the pool has no
+ * locks, or this program was not started by pooltop), -EPROTO (the
+ * region is not one this library knows: another pooltop version).
+ * Thread-safe; the handle lives as long as the process.
+ */
+int	pooltop_lock_get(const char *name, struct pooltop_lock **out);
+const char *pooltop_lock_name(const struct pooltop_lock *);
+/* Waits as long as it takes. */
+int	pooltop_lock(struct pooltop_lock *);
+/* Does not wait: -EBUSY. */
+int	pooltop_lock_try(struct pooltop_lock *);
+/* Waits at most ms milliseconds (CLOCK_MONOTONIC): -ETIMEDOUT. */
+int	pooltop_lock_timed(struct pooltop_lock *, uint64_t ms);
+/* 0, or -EPERM when this thread does not hold it. */
+int	pooltop_unlock(struct pooltop_lock *);
+
+/* Runs under a lock; owner_died: as POOLTOP_LOCK_OWNER_DIED above. */
+typedef int (*pooltop_locked_fn)(void *arg, int owner_died);
+/*
+ * Takes the lock (waiting), runs fn, gives the lock back.  Returns fn's
+ * return value, or the lock's negative errno (fn not run).  fn must not
+ * unlock it.
+ */
+int	pooltop_with_lock(struct pooltop_lock *, pooltop_locked_fn fn,
+	    void *arg);
+
 #ifdef __cplusplus
 }
 #endif

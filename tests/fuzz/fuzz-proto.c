@@ -84,6 +84,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = proto_encode_reply(out, sizeof out, m.type, m.id,
 			    m.data, m.data_len);
 			break;
+		case PROTO_LOCK:
+		case PROTO_UNLOCK:
+			CHECK(m.name_len >= 1 &&
+			    m.name_len <= PROTO_MAX_LOCK_NAME);
+			n = proto_encode_lock(out, sizeof out, m.type, m.id,
+			    m.timeout_ms, m.name, m.name_len);
+			break;
+		case PROTO_LOCKED:
+			n = proto_encode_locked(out, sizeof out, m.id,
+			    (enum proto_lock_status)m.status, m.data,
+			    m.data_len);
+			break;
 		default:
 			abort();
 		}
