@@ -2204,7 +2204,9 @@ pool_snapshot(const struct pool *p, struct pool_worker_info *out, size_t max)
 	unsigned		 i;
 
 	for (i = 0; i < p->nslots; i++) {
-		if ((s = p->slots[i]) == NULL)
+		/* A slot whose first worker is still to be spawned (lazily)
+		 * has no process to show. */
+		if ((s = p->slots[i]) == NULL || (s->w == NULL && s->spawned == 0))
 			continue;
 		if (n < max) {
 			r = &out[n];

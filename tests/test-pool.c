@@ -1268,17 +1268,24 @@ test_lazy(void **state)
 	struct pool		*p;
 	struct pool_info	 info;
 
+	struct pool_worker_info	 rows[2];
+
 	spec_worker(&s, "lazy", 2, NULL);
 	s.min_workers = 0;
 	p = add(c, &s);
 	pool_get_info(p, &info);
 	assert_int_equal(info.live, 0);
 	assert_int_equal(c->spawned, 0);
+	/* Slots still waiting for their first spawn are not listed. */
+	assert_int_equal(pool_snapshot(p, rows, 2), 0);
 	tsend(p, "echo", "wake", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "wake");
 	pool_get_info(p, &info);
 	assert_int_equal(info.live, 1);
+	assert_int_equal(pool_snapshot(p, rows, 2), 1);
+	assert_int_equal(rows[0].slot, 0);
+	assert_true(rows[0].pid > 0);
 }
 
 /* Too few descriptors: a clear error at start; recovery once raised. */

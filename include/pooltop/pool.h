@@ -443,7 +443,11 @@ void	pool_get_info(const struct pool *, struct pool_info *);
  * Slots: one per configured worker (0..workers-1); a slot keeps its log
  * ring, weight and counters across the processes that fill it.
  */
-/* Copies at most max rows (one per slot in use); returns rows in use. */
+/*
+ * Copies at most max rows, one per slot that has had a process (a slot
+ * still waiting for its first, lazy spawn is not listed); returns the
+ * number of such rows.
+ */
 size_t	pool_snapshot(const struct pool *, struct pool_worker_info *out,
 	    size_t max);
 const char *pool_name(const struct pool *);
