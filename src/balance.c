@@ -728,24 +728,14 @@ balancer_set_weight(struct balancer *b, unsigned slot, unsigned weight)
 	tree_set(b, slot);
 }
 
-void
-balancer_update(struct balancer *b, unsigned slot,
-    const struct balance_slot *st)
+/*
+ * Slot s's state changed (st already stored): recomputes its key and,
+ * when the key moved, its path in the tree.
+ */
+static inline void
+slot_changed(struct balancer *b, unsigned slot, struct bslot *s,
+    uint8_t tier, uint64_t num, uint64_t den, uint64_t k2, uint64_t dw)
 {
-	struct bslot	*s;
-	uint64_t	 num, den, k2, dw;
-	uint8_t		 tier;
-
-	if (slot >= b->nslots || st == NULL)
-		return;
-	s = &b->slots[slot];
-	/* The key before (not the whole slot: this runs once per task). */
-	tier = s->tier;
-	num = s->num;
-	den = s->den;
-	k2 = s->k2;
-	dw = s->dw;
-	s->st = *st;
 	slot_key(b, s);
 	if (b->strategy == BALANCE_WEIGHTS_POLLING && !b->wp_dirty &&
 	    s->tier != tier &&
@@ -758,6 +748,37 @@ balancer_update(struct balancer *b, unsigned slot,
 	    s->k2 == k2 && s->dw == dw)
 		return;
 	tree_set(b, slot);
+}
+
+void
+balancer_update(struct balancer *b, unsigned slot,
+    const struct balance_slot *st)
+{
+	struct bslot	*s;
+
+	if (slot >= b->nslots || st == NULL)
+		return;
+	s = &b->slots[slot];
+	/* The key before is passed along (not a copy of the whole slot). */
+	s->st = *st;
+	slot_changed(b, slot, s, s->tier, s->num, s->den, s->k2, s->dw);
+}
+
+/*
+ * The engine's hot path: a task went out or came back.  The count comes
+ * in a register, not in a struct the caller has just written field by
+ * field (a wide reload of that would stall on store forwarding).
+ */
+void
+balancer_set_in_flight(struct balancer *b, unsigned slot, unsigned in_flight)
+{
+	struct bslot	*s;
+
+	if (slot >= b->nslots)
+		return;
+	s = &b->slots[slot];
+	s->st.in_flight = in_flight;
+	slot_changed(b, slot, s, s->tier, s->num, s->den, s->k2, s->dw);
 }
 
 int

@@ -218,10 +218,15 @@ pool_bal_sync(struct pool *p)
 		}
 		seen = &p->bal_seen[i];
 		if (seen->capacity == p->spec.parallel_jobs &&
-		    seen->in_flight == in_flight && seen->live == live &&
-		    seen->asleep == asleep && seen->cpu == cpu &&
-		    seen->rss == rss)
+		    seen->live == live && seen->asleep == asleep &&
+		    seen->cpu == cpu && seen->rss == rss) {
+			/* The common change: a task out or back. */
+			if (seen->in_flight != in_flight) {
+				seen->in_flight = in_flight;
+				balancer_set_in_flight(p->bal, i, in_flight);
+			}
 			continue;
+		}
 		seen->live = live;
 		seen->asleep = asleep;
 		seen->in_flight = in_flight;

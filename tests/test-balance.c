@@ -69,7 +69,8 @@ sim_pick_key(struct sim *s, const char *key)
 		assert_true(s->st[i].live);
 		assert_true(s->st[i].in_flight < s->st[i].capacity);
 		s->st[i].in_flight++;
-		sim_set(s, (unsigned)i);
+		/* The engine's own path for a count alone. */
+		balancer_set_in_flight(s->b, (unsigned)i, s->st[i].in_flight);
 	}
 	return i;
 }
@@ -85,7 +86,7 @@ sim_done(struct sim *s, unsigned i)
 {
 	assert_true(s->st[i].in_flight > 0);
 	s->st[i].in_flight--;
-	sim_set(s, i);
+	balancer_set_in_flight(s->b, i, s->st[i].in_flight);
 }
 
 static void

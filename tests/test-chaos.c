@@ -1,7 +1,8 @@
 /*
- * Chaos: 20,000 tasks over 4 workers while a worker is killed with
- * SIGKILL at random every ~50 ms.  Every task ends exactly once, with
- * its right result or with an error saying its worker died; at the end
+ * Chaos: 20,000 tasks (echo, and every 4th a 2 ms sleep) over 4 workers,
+ * 4 in flight each, while a worker is killed with SIGKILL at random
+ * every ~50 ms.  Every task ends exactly once, with its right result or
+ * with an error saying its worker died; at the end
  * every slot has a live worker again, and after the stop no child (nor
  * zombie) is left and the process's descriptor count is back where it
  * started.  POOLTOP_CHAOS_TASKS sets a smaller count (valgrind).
@@ -22,7 +23,9 @@
 #define WORKERS		4
 #define KILL_MS		50		/* on average: 25 to 75 ms */
 #define SEND_MS		5		/* a batch of tasks this often */
-#define SEND_PER_SEC	5000		/* so the run spans ~4 s */
+#define RUN_MS		4000		/* the sends span this, whatever the count */
+/* Every 4th task sleeps 2 ms, so that workers are killed mid-task. */
+#define SLEEPS(i)	((i) % 4 == 0)
 
 static char	worker_path[1024];
 
@@ -91,7 +94,7 @@ task_cb(bool ok, const void *data, size_t len, void *arg)
 	}
 	ch->out[i].ok = ok;
 	ch->done++;
-	n = snprintf(want, sizeof want, "t%u", i);
+	n = snprintf(want, sizeof want, SLEEPS(i) ? "slept 2" : "t%u", i);
 	if (ok && len == (size_t)n && memcmp(data, want, len) == 0)
 		ch->ok++;
 	else if (!ok && died_text(data, len))
@@ -105,14 +108,16 @@ task_cb(bool ok, const void *data, size_t len, void *arg)
 static void
 send_cb(uv_timer_t *h)
 {
-	unsigned	 batch = SEND_PER_SEC * SEND_MS / 1000, k;
+	unsigned	 batch = (ch->ntasks * SEND_MS + RUN_MS - 1) / RUN_MS, k;
 	char		 payload[32];
 	int		 n, r;
 
 	(void)h;
 	for (k = 0; k < batch && ch->sent < ch->ntasks; k++) {
-		n = snprintf(payload, sizeof payload, "t%u", ch->sent);
-		r = pool_send(ch->p, "echo", payload, (size_t)n, NULL, task_cb,
+		n = snprintf(payload, sizeof payload, SLEEPS(ch->sent) ? "2" :
+		    "t%u", ch->sent);
+		r = pool_send(ch->p, SLEEPS(ch->sent) ? "sleep" : "echo",
+		    payload, (size_t)n, NULL, task_cb,
 		    (void *)(uintptr_t)ch->sent);
 		if (r != 0)
 			fail_msg("pool_send: %s", pool_send_error(ch->p, r));

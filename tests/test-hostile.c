@@ -27,7 +27,7 @@
 #define OUTSTANDING	8		/* good tasks kept in flight */
 /* Generous bounds for a loaded 2-core machine and sanitizer builds. */
 #define RSS_GROWTH_KB	(96 * 1024)
-#define LATE_MAX_MS	500
+#define LATE_MAX_MS	1000
 
 static char	hostile_path[1024];
 static char	worker_path[1024];

@@ -70,6 +70,9 @@ void	balancer_set_weight(struct balancer *, unsigned slot, unsigned weight);
  */
 void	balancer_update(struct balancer *, unsigned slot,
 	    const struct balance_slot *);
+/* The same when only in_flight changed (a task went out or came back). */
+void	balancer_set_in_flight(struct balancer *, unsigned slot,
+	    unsigned in_flight);
 /*
  * Picks a slot with room for one more task (live, in_flight < capacity),
  * or returns -1 when none has room.  key/key_len: the task's key (for

@@ -43,6 +43,36 @@ encode_hello(const struct proto_msg *m)
 	return n;
 }
 
+/*
+ * The hot paths' decoders (proto_peek_reply on the pool's side,
+ * proto_peek_request on the worker's) take exactly the whole, valid
+ * frames of their type that proto_decode takes, with the same fields.
+ */
+static void
+check_peek(const uint8_t *buf, size_t len, int st, const struct proto_msg *d,
+    size_t flen)
+{
+	struct proto_msg p;
+	size_t		 n;
+
+	memset(&p, 0, sizeof p);
+	n = proto_peek_reply(buf, len, &p);
+	if (st == PROTO_OK &&
+	    (d->type == PROTO_RESULT || d->type == PROTO_ERROR)) {
+		CHECK(n == flen && p.type == d->type && p.id == d->id &&
+		    p.data == d->data && p.data_len == d->data_len);
+	} else
+		CHECK(n == 0);
+	memset(&p, 0, sizeof p);
+	n = proto_peek_request(buf, len, &p);
+	if (st == PROTO_OK && d->type == PROTO_REQUEST) {
+		CHECK(n == flen && p.type == d->type && p.id == d->id &&
+		    p.name == d->name && p.name_len == d->name_len &&
+		    p.data == d->data && p.data_len == d->data_len);
+	} else
+		CHECK(n == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (off < size) {
 		st = proto_decode(data + off, size - off, PROTO_MAX_FRAME, &m,
 		    &flen);
+		check_peek(data + off, size - off, st, &m, flen);
 		if (st == PROTO_NEED_MORE) {
 			CHECK(flen == 0 || flen > size - off);
 			break;
@@ -106,6 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		st = proto_decode(data + off, flen - 1, PROTO_MAX_FRAME, &m,
 		    &hint);
 		CHECK(st == PROTO_NEED_MORE && hint == flen);
+		check_peek(data + off, flen - 1, st, NULL, 0);
 		off += flen;
 	}
 	return 0;
