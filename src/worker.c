@@ -1096,8 +1096,9 @@ worker_fill_partial(struct worker *w, const uint8_t *p, size_t len,
 	while (taken < len) {
 		if (w->ibuf.len < PROTO_LEN_SIZE)
 			want = PROTO_LEN_SIZE;
-		else if ((want = worker_partial_size(w)) == 0)
-			break;		/* a bad length: for the decoder */
+		else if ((want = worker_partial_size(w)) == 0 ||
+		    w->ibuf.len == want)
+			break;		/* whole, or a bad length: decode it */
 		take = want - w->ibuf.len;
 		if (take > len - taken)
 			take = len - taken;
@@ -1105,8 +1106,6 @@ worker_fill_partial(struct worker *w, const uint8_t *p, size_t len,
 		memcpy(w->ibuf.p + w->ibuf.len, p + taken, take);
 		w->ibuf.len += take;
 		taken += take;
-		if (w->ibuf.len >= PROTO_LEN_SIZE && w->ibuf.len == want)
-			break;
 	}
 	if (w->ibuf.len >= PROTO_LEN_SIZE) {
 		want = worker_partial_size(w);

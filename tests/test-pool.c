@@ -488,6 +488,70 @@ test_frames_split(void **state)
 	free(e);
 }
 
+/*
+ * A worker (Python, from the protocol alone) that writes each reply in two
+ * pieces with a pause between them, cut one byte further each time: every
+ * reply reaches the pool cut at a different place, in its length field,
+ * its type, its id or its payload.
+ */
+static const char dribble_py[] =
+    "import os, struct, time\n"
+    "def rd(n):\n"
+    "    b = b''\n"
+    "    while len(b) < n:\n"
+    "        c = os.read(3, n - len(b))\n"
+    "        if not c:\n"
+    "            raise SystemExit(0)\n"
+    "        b += c\n"
+    "    return b\n"
+    "body = struct.pack('>BHHH', 1, 1, 1, 4) + b'echo'\n"
+    "os.write(4, struct.pack('>I', len(body)) + body)\n"
+    "k = 0\n"
+    "while True:\n"
+    "    flen, = struct.unpack('>I', rd(4))\n"
+    "    req = rd(flen)\n"
+    "    t, i, nl = struct.unpack('>BIH', req[:7])\n"
+    "    data = req[7 + nl:]\n"
+    "    f = struct.pack('>IBI', 5 + len(data), 3, i) + data\n"
+    "    k = k % (len(f) - 1) + 1\n"
+    "    os.write(4, f[:k])\n"
+    "    time.sleep(0.003)\n"
+    "    os.write(4, f[k:])\n";
+
+static void
+test_frames_dribble(void **state)
+{
+	struct ctx		*c = *state;
+	struct pool_spec	 s;
+	struct pool		*p;
+	char			*argv[] = { "python3", "-c", (char *)dribble_py,
+				    NULL };
+	char			 want[64];
+	int			 i, n = 40;
+
+	pool_spec_init(&s);
+	s.name = "dribble";
+	s.argv = argv;
+	s.workers = s.min_workers = 1;
+	s.parallel_jobs = 1;	/* one reply in the pipe at a time */
+	s.handshake_ms = 10000;
+	p = add(c, &s);
+	wait_ready(c, 1);
+	for (i = 0; i < n; i++) {
+		/* A 34-byte reply: 33 places to cut it, each one taken. */
+		snprintf(want, sizeof want, "payload number %05d ....", i);
+		tsend(p, "echo", want, i, NULL);
+	}
+	wait_done(c, n);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof want, "payload number %05d ....", i);
+		assert_int_equal(c->res[i].calls, 1);
+		if (!c->res[i].ok)
+			fail_msg("task %d: %s", i, c->res[i].data);
+		assert_string_equal(c->res[i].data, want);
+	}
+}
+
 static void
 test_thousand_p1(void **state)
 {
@@ -1485,6 +1549,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_thousand_p1, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_frames_split, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frames_dribble, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_thousand_p8, setup,
 		    teardown),
