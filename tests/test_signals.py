@@ -128,6 +128,10 @@ def descendants(root):
     return out
 
 
+# Every pooltop started, so that a failing test cannot leave one running.
+STARTED = []
+
+
 class Pooltop:
     """A `pooltop --headless -c CONF` in the background."""
 
@@ -138,6 +142,7 @@ class Pooltop:
         self.p = subprocess.Popen([POOLTOP, "--headless", "-c", conf, "-s",
                                    self.sock], stdout=subprocess.DEVNULL,
                                   stderr=self.logf)
+        STARTED.append(self.p)
         wait_for(lambda: self.p.poll() is not None or self.ping(),
                  "the control socket")
         check(self.p.poll() is None, "pooltop exited at start: %s" %
@@ -345,6 +350,13 @@ def run_one(name, fn):
     except Exception as e:  # report and go on with the next test
         print("FAIL %s (%.1f s): %s" % (name, time.monotonic() - t0, e))
         return 1
+    finally:
+        # SIGKILL what the test left running; its workers die with it
+        # (PR_SET_PDEATHSIG).
+        for p in STARTED:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     print("ok   %s (%.1f s)" % (name, time.monotonic() - t0))
     return 0
 
