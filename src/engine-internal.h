@@ -24,6 +24,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -365,6 +366,11 @@ void	 pool_emit(struct pool *, enum pool_event_type, struct slot *,
 	    struct worker *, struct pool_event *ev /* NULL ok */);
 void	 pool_note(struct pool *, struct slot *, struct worker *,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 pool_vnote(struct pool *, struct slot *, struct worker *,
+	    struct pool_event *, const char *fmt, va_list)
+	    __attribute__((format(printf, 5, 0)));
+void	 pool_slot_log(struct slot *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	 pool_log_line(struct slot *, struct worker *, enum log_stream,
 	    const char *, size_t);
 void	 pool_dispatch(struct pool *);

@@ -483,28 +483,16 @@ lock_note(struct pool *p, struct worker *w, const struct lock_ent *le,
     uint64_t held_ms, const char *fmt, ...)
 {
 	struct pool_event	ev;
-	char			text[1024];
 	va_list			ap;
-	int			n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	ring_log_push(w->slot->log, engine_now_ms(p->engine), LOG_POOLTOP,
-	    text, (size_t)n);
 	memset(&ev, 0, sizeof ev);
-	ev.text = text;
-	ev.text_len = (size_t)n;
-	ev.stream = LOG_POOLTOP;
 	ev.lock = le->name;
 	ev.latency_us = held_ms * 1000;
 	ev.pid = w->pid;
 	ev.time_ms = engine_now_ms(p->engine);
-	pool_emit(p, POOL_EV_NOTICE, w->slot, w, &ev);
+	va_start(ap, fmt);
+	pool_vnote(p, w->slot, w, &ev, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- taking and giving back ---------------------------------------------- */

@@ -30,8 +30,6 @@
 #include "proto.h"
 
 static void	pool_timer_cb(uv_timer_t *);
-static void	slot_log(struct slot *, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	slot_timer_cb(uv_timer_t *);
 static void	slot_close_cb(uv_handle_t *);
 static void	pool_maybe_spawn(struct pool *);
@@ -106,20 +104,16 @@ pool_log_line(struct slot *s, struct worker *w, enum log_stream stream,
 /*
  * Something pooltop has to say about a worker or the pool: a line from
  * stream LOG_POOLTOP in the slot's log (when there is a slot) and a
- * POOL_EV_NOTICE event.
+ * POOL_EV_NOTICE event built on ev (the caller's extra fields).
  */
 void
-pool_note(struct pool *p, struct slot *s, struct worker *w,
-    const char *fmt, ...)
+pool_vnote(struct pool *p, struct slot *s, struct worker *w,
+    struct pool_event *ev, const char *fmt, va_list ap)
 {
-	struct pool_event	ev;
-	char			text[1024];
-	va_list			ap;
-	int			n;
+	char	text[1024];
+	int	n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof text)
@@ -127,16 +121,29 @@ pool_note(struct pool *p, struct slot *s, struct worker *w,
 	if (s != NULL)
 		ring_log_push(s->log, engine_now_ms(p->engine), LOG_POOLTOP,
 		    text, (size_t)n);
+	ev->text = text;
+	ev->text_len = (size_t)n;
+	ev->stream = LOG_POOLTOP;
+	pool_emit(p, POOL_EV_NOTICE, s, w, ev);
+}
+
+/* pool_vnote with no extra fields. */
+void
+pool_note(struct pool *p, struct slot *s, struct worker *w,
+    const char *fmt, ...)
+{
+	struct pool_event	ev;
+	va_list			ap;
+
 	memset(&ev, 0, sizeof ev);
-	ev.text = text;
-	ev.text_len = (size_t)n;
-	ev.stream = LOG_POOLTOP;
-	pool_emit(p, POOL_EV_NOTICE, s, w, &ev);
+	va_start(ap, fmt);
+	pool_vnote(p, s, w, &ev, fmt, ap);
+	va_end(ap);
 }
 
 /* A pooltop line in the slot's log only (no event). */
-static void
-slot_log(struct slot *s, const char *fmt, ...)
+void
+pool_slot_log(struct slot *s, const char *fmt, ...)
 {
 	char	text[1024];
 	va_list	ap;
@@ -1010,7 +1017,7 @@ slot_spawn(struct slot *s)
 		p->starting++;
 		w->cnt_starting = true;
 	}
-	slot_log(s, "started pid %d", (int)w->pid);
+	pool_slot_log(s, "started pid %d", (int)w->pid);
 	if (e->sampler != NULL &&
 	    (r = sampler_add(e->sampler, w->pid, p->spec.tree)) != 0) {
 		char	label[300];
@@ -1024,7 +1031,7 @@ slot_spawn(struct slot *s)
 	pool_emit(p, POOL_EV_SPAWNED, s, w, NULL);
 	if (!w->protocol && !w->exited) {
 		w->state = WORKER_IDLE;
-		slot_log(s, "running as a service");
+		pool_slot_log(s, "running as a service");
 		pool_emit(p, POOL_EV_READY, s, w, NULL);
 	}
 	return (0);
@@ -1081,7 +1088,7 @@ pool_fail(struct pool *p, struct slot *why, char *text)
 		}
 	}
 	if (why != NULL)
-		slot_log(why, "%s", text);
+		pool_slot_log(why, "%s", text);
 	memset(&ev, 0, sizeof ev);
 	ev.text = text;
 	ev.text_len = strlen(text);
@@ -1234,7 +1241,7 @@ backoff:
 	}
 	s->restart_due = true;
 	uv_timer_start(&s->timer, slot_timer_cb, delay, 0);
-	slot_log(s, "restarting in %s", fmt_ms(win, sizeof win, delay));
+	pool_slot_log(s, "restarting in %s", fmt_ms(win, sizeof win, delay));
 	memset(&ev, 0, sizeof ev);
 	ev.delay_ms = delay;
 	pool_emit(p, POOL_EV_RESTARTING, s, NULL, &ev);
@@ -1314,7 +1321,7 @@ pool_worker_ready(struct pool *p, struct worker *w, bool was_service)
 	for (i = 0; i < p->nserved && o < sizeof list; i++)
 		o += snprintf(list + o, sizeof list - o, "%s%s",
 		    i != 0 ? ", " : "", p->served[i]);
-	slot_log(s, "ready (pid %d): serves %s", (int)w->pid,
+	pool_slot_log(s, "ready (pid %d): serves %s", (int)w->pid,
 	    p->nserved != 0 ? list : "no task");
 	pool_emit(p, POOL_EV_READY, s, w, NULL);
 	(void)was_service;
@@ -1341,7 +1348,7 @@ pool_worker_service(struct pool *p, struct worker *w)
 	snprintf(text, sizeof text, "%s: no handshake within %llu ms; "
 	    "running as a service (sent no tasks)", worker_label(w, label,
 	    sizeof label), (unsigned long long)p->spec.handshake_ms);
-	slot_log(w->slot, "%s", text);
+	pool_slot_log(w->slot, "%s", text);
 	memset(&ev, 0, sizeof ev);
 	ev.text = text;
 	ev.text_len = strlen(text);
@@ -1369,7 +1376,7 @@ pool_worker_stopping(struct pool *p, struct worker *w)
 		ev.text = w->reason;
 		ev.text_len = strlen(w->reason);
 	}
-	slot_log(w->slot, "stopping pid %d%s%s", (int)w->pid,
+	pool_slot_log(w->slot, "stopping pid %d%s%s", (int)w->pid,
 	    w->reason != NULL ? ": " : "", w->reason != NULL ? w->reason : "");
 	pool_emit(p, POOL_EV_STATE, w->slot, w, &ev);
 }
@@ -1467,7 +1474,7 @@ pool_worker_gone(struct pool *p, struct worker *w, int code, int status)
 	}
 	pool_drop_pins(p, w);
 
-	slot_log(s, "pid %d %s", (int)w->pid, what);
+	pool_slot_log(s, "pid %d %s", (int)w->pid, what);
 	memset(&ev, 0, sizeof ev);
 	ev.exit_status = code == CLD_EXITED ? status : 0;
 	ev.term_signal = code == CLD_EXITED ? 0 : status;
@@ -2360,7 +2367,7 @@ pool_worker_signal(struct pool *p, int slot, int sig)
 		name = strsignal(sig);
 		if (r == 0 && ends && !w->stopping) {
 			/* No reason kept: its exit says it all. */
-			slot_log(w->slot, "signal %d (%s) sent by request to "
+			pool_slot_log(w->slot, "signal %d (%s) sent by request to "
 			    "pid %d: it takes no new task", sig, name != NULL ?
 			    name : "?", (int)w->pid);
 			worker_stop(w, STOP_NONE, NULL);

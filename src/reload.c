@@ -142,27 +142,6 @@ reload_disarm(struct reload *r)
 
 /* A line from pooltop in the slot's log (no event). */
 static void
-reload_slot_log(struct slot *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-reload_slot_log(struct slot *s, const char *fmt, ...)
-{
-	char	text[1024];
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof text)
-		n = sizeof text - 1;
-	ring_log_push(s->log, engine_now_ms(s->pool->engine), LOG_POOLTOP,
-	    text, (size_t)n);
-}
-
-static void
 reload_wait_add(struct reload_waiter **list, size_t *n, pool_reload_cb cb,
     void *arg)
 {
@@ -316,7 +295,7 @@ reload_fail(struct reload *r, struct slot *s, const char *fmt, ...)
 	free(r->error);
 	r->error = engine_xstrdup(text);
 	if (s != NULL)
-		reload_slot_log(s, "%s", text);
+		pool_slot_log(s, "%s", text);
 	memset(&ev, 0, sizeof ev);
 	ev.text = text;
 	ev.text_len = strlen(text);
@@ -371,7 +350,7 @@ reload_spawn(struct reload *r, struct slot *s, struct worker **out)
 	}
 	if (e->sampler != NULL)
 		sampler_add(e->sampler, w->pid, p->spec.tree);
-	reload_slot_log(s, "started pid %d to replace pid %d in a reload",
+	pool_slot_log(s, "started pid %d to replace pid %d in a reload",
 	    (int)w->pid, s->w != NULL ? (int)s->w->pid : 0);
 	pool_emit(p, POOL_EV_SPAWNED, s, w, NULL);
 	*out = w;
@@ -447,7 +426,7 @@ reload_takeover(struct reload *r, struct worker *w)
 	if (old != NULL) {
 		r->replaced++;
 		s->others++;
-		reload_slot_log(s, "pid %d took over from pid %d in a reload",
+		pool_slot_log(s, "pid %d took over from pid %d in a reload",
 		    (int)w->pid, (int)old->pid);
 		snprintf(reason, sizeof reason, "replaced by pid %d in a "
 		    "reload", (int)w->pid);
@@ -456,7 +435,7 @@ reload_takeover(struct reload *r, struct worker *w)
 			worker_stop(old, STOP_RELOAD, reason);
 	} else {
 		r->started++;
-		reload_slot_log(s, "pid %d took over the empty slot in a "
+		pool_slot_log(s, "pid %d took over the empty slot in a "
 		    "reload", (int)w->pid);
 	}
 	reload_arm(r, DUE_STEP, 0);
@@ -588,7 +567,7 @@ reload_grace_ended(struct reload *r)
 			if (!reload_takeover(r, w))
 				return;
 			worker_set_state(w);
-			reload_slot_log(w->slot, "running as a service");
+			pool_slot_log(w->slot, "running as a service");
 			pool_emit(p, POOL_EV_READY, w->slot, w, NULL);
 			return;
 		}
