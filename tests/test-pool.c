@@ -711,6 +711,11 @@ test_crash_loop(void **state)
 	spec_worker(&s, "loop", 1, args);
 	s.max_restarts = 3;
 	s.restart_window_ms = 10000;
+	/*
+	 * Why a long grace: under load the default 2 s could pass before
+	 * an exit is seen, and the pool would take its workers for services.
+	 */
+	s.handshake_ms = 30000;
 	p = add(c, &s);
 	tsend(p, "echo", "never", 0, NULL);
 	assert_true(run_until(c, pool_failed, NULL, WAIT_MS));

@@ -685,7 +685,13 @@ ui_input_cb(uv_poll_t *p, int status, int events)
 			ui_quit(ui);
 		return;
 	}
-	while (!ui->stopped && (ch = wgetch(ui->status)) != ERR) {
+	/*
+	 * Why stop at the debugger's key: the terminal is the debugger's
+	 * from then on (and blocking: libuv clears O_NONBLOCK for a child's
+	 * stdio); a wgetch would race it for the keys, and could block.
+	 */
+	while (!ui->stopped && !ui->debugging &&
+	    (ch = wgetch(ui->status)) != ERR) {
 		if (ch == KEY_MOUSE)
 			ui_mouse(ui);
 		else
