@@ -1,8 +1,8 @@
 /*
- * What the reliability tests (test-chaos, test-hostile, test-limits,
- * test-retire) share: a loop with an engine and a listener that keeps
- * counts and the last notice per pool, waits that run the loop until a
- * condition holds, and readings of /proc (children, descriptors, RSS).
+ * What the integration tests share: a loop with an engine and a
+ * listener that keeps counts and the last notice per pool, waits that
+ * run the loop until a condition holds, readings of /proc (children,
+ * descriptors, RSS, process states) and of a pool's slots.
  * Include after <cmocka.h>.
  */
 #ifndef POOLTOP_TEST_HARNESS_H
@@ -270,6 +270,34 @@ h_build_path(char *buf, size_t len, const char *rel)
 		exit(77);
 	}
 	snprintf(buf, len, "%s/%s", build, rel);
+}
+
+/* The pid in a pool's slot (the slot must exist). */
+static inline pid_t
+h_slot_pid(struct pool *p, int slot)
+{
+	struct pool_worker_info	w[64];
+	size_t			n = pool_snapshot(p, w, 64);
+
+	assert_true((size_t)slot < n);
+	return w[slot].pid;
+}
+
+/* The state letter of /proc/PID/stat (0: gone). */
+static inline char
+h_proc_state(pid_t pid)
+{
+	char	 path[64], buf[512], *p, st = 0;
+	FILE	*f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof buf, f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		st = p[2];
+	fclose(f);
+	return st;
 }
 
 /* Live workers of a pool: slots with a pid that handshook or run. */

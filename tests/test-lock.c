@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -28,6 +27,7 @@
 #include "pooltop/config.h"
 #include "pooltop/pool.h"
 #include "proto.h"
+#include "harness.h"
 
 #define WAIT_MS		20000	/* generous: a loaded 2-core CI machine */
 #define MAX_TASKS	64
@@ -79,12 +79,6 @@ event_cb(const struct pool_event *ev, void *arg)
 	}
 }
 
-static void
-tick_cb(uv_timer_t *h)
-{
-	(void)h;
-}
-
 static int
 setup(void **state)
 {
@@ -115,46 +109,13 @@ stop_cb(struct engine *e, void *arg)
 	((struct ctx *)arg)->stopped = true;
 }
 
-static void
-tick_close_cb(uv_handle_t *h)
-{
-	(void)h;
-}
-
-/* Children of this process still in /proc (any state, zombies too). */
-static int
-children_left(void)
-{
-	DIR		*d = opendir("/proc");
-	struct dirent	*de;
-	char		 path[300], buf[1024], *p;
-	FILE		*f;
-	int		 n = 0, ppid;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof buf, f) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 static bool
 run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
     uint64_t ms)
 {
 	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
 
-	uv_timer_start(&c->tick, tick_cb, 5, 5);
+	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
 	while (!done(c, arg) && uv_hrtime() < end)
 		uv_run(&c->loop, UV_RUN_ONCE);
 	uv_timer_stop(&c->tick);
@@ -176,10 +137,10 @@ teardown(void **state)
 	engine_stop(c->e, stop_cb, c);
 	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
 	engine_free(c->e);
-	uv_close((uv_handle_t *)&c->tick, tick_close_cb);
+	uv_close((uv_handle_t *)&c->tick, NULL);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&c->loop), 0);
-	assert_int_equal(children_left(), 0);
+	assert_int_equal(h_children(NULL), 0);
 	unlink(c->counter);
 	free(c);
 	cur = NULL;
@@ -336,16 +297,6 @@ add_pool(struct ctx *c, const char *name, const char *kind, unsigned workers)
 	return p;
 }
 
-static pid_t
-slot_pid(struct pool *p, int slot)
-{
-	struct pool_worker_info	w[16];
-	size_t			n = pool_snapshot(p, w, 16);
-
-	assert_true((size_t)slot < n);
-	return w[slot].pid;
-}
-
 static struct pool_lock_info
 lock_info(struct pool *p, const char *name)
 {
@@ -380,7 +331,7 @@ is_held_by(struct ctx *c, void *arg)
 static void
 wait_held(struct pool *p, int slot)
 {
-	struct held_by	h = { p, slot_pid(p, slot) };
+	struct held_by	h = { p, h_slot_pid(p, slot) };
 
 	if (!run_until(cur, is_held_by, &h, WAIT_MS))
 		fail_msg("slot %d (pid %d) did not take the lock", slot,
@@ -640,7 +591,7 @@ test_kill_holder(void **state)
 	 * millisecond the lock was taken would report 0 (checked below).
 	 */
 	usleep(20000);
-	victim = slot_pid(p, 0);
+	victim = h_slot_pid(p, 0);
 	snprintf(payload, sizeof payload, "db 100 %s", c->counter);
 	send_to(p, 1, "incr", payload, 1);
 	send_to(p, 2, "incr", payload, 2);
@@ -704,7 +655,7 @@ test_kill_holder_no_waiter(void **state)
 
 	send_to(p, 0, "hold", "db 60000", 0);
 	wait_held(p, 0);
-	victim = slot_pid(p, 0);
+	victim = h_slot_pid(p, 0);
 	assert_int_equal(pool_worker_signal(p, 0, SIGKILL), 0);
 	wait_result(c, 0);
 	assert_true(run_until(c, lock_noticed, &one, WAIT_MS));
@@ -743,7 +694,7 @@ test_kill_python_holder(void **state)
 
 	send_to(p, 2, "hold", "db 60000", 0);
 	wait_held(p, 2);
-	victim = slot_pid(p, 2);
+	victim = h_slot_pid(p, 2);
 	l = lock_info(p, "db");
 	assert_true(l.by_engine);
 	assert_int_equal(l.slot, 2);
@@ -785,7 +736,7 @@ test_kill_c_holder_python_waiter(void **state)
 
 	send_to(p, 0, "hold", "db 60000", 0);
 	wait_held(p, 0);
-	victim = slot_pid(p, 0);
+	victim = h_slot_pid(p, 0);
 	send_to(p, 2, "lock", "db", 1);
 	wait_waiting(p, 1);
 	assert_int_equal(c->res[1].calls, 0);
@@ -797,11 +748,11 @@ test_kill_c_holder_python_waiter(void **state)
 	snprintf(want, sizeof want, "worker cpy/0 (pid %d) died holding lock "
 	    "\"db\" (held ", (int)victim);
 	snprintf(tail, sizeof tail, "); taken over by cpy/2 (pid %d), told "
-	    "the owner died", (int)slot_pid(p, 2));
+	    "the owner died", (int)h_slot_pid(p, 2));
 	if (strncmp(c->lock_notice, want, strlen(want)) != 0 ||
 	    !ends_with(c->lock_notice, tail))
 		fail_msg("notice: %s", c->lock_notice);
-	assert_int_equal(lock_info(p, "db").pid, slot_pid(p, 2));
+	assert_int_equal(lock_info(p, "db").pid, h_slot_pid(p, 2));
 	assert_int_equal(lock_info(p, "db").waiting, 0);
 	expect(p, 2, "unlock", "db", true, "unlocked");
 	assert_int_equal(c->lock_notices, 1);
@@ -830,7 +781,7 @@ test_try_timed_c(void **state)
 	l = lock_info(p, "db");
 	assert_true(l.held);
 	assert_false(l.by_engine);
-	assert_int_equal(l.pid, slot_pid(p, 0));
+	assert_int_equal(l.pid, h_slot_pid(p, 0));
 	assert_int_equal(l.slot, 0);
 	expect(p, 0, "unlock", "db", true, "unlocked");
 	assert_false(lock_info(p, "db").held);
@@ -872,7 +823,7 @@ test_try_timed_python(void **state)
 	l = lock_info(p, "db");
 	assert_true(l.held);
 	assert_true(l.by_engine);
-	assert_int_equal(l.pid, slot_pid(p, 0));
+	assert_int_equal(l.pid, h_slot_pid(p, 0));
 	assert_int_equal(l.slot, 0);
 
 	/* A waiter gets it as soon as the holder unlocks. */
@@ -882,7 +833,7 @@ test_try_timed_python(void **state)
 	expect(p, 0, "unlock", "db", true, "unlocked");
 	wait_result(c, 0);
 	assert_string_equal(c->res[0].data, "locked");
-	assert_int_equal(lock_info(p, "db").pid, slot_pid(p, 1));
+	assert_int_equal(lock_info(p, "db").pid, h_slot_pid(p, 1));
 	expect(p, 1, "unlock", "db", true, "unlocked");
 	assert_false(lock_info(p, "db").held);
 	assert_int_equal(lock_info(p, "db").acquisitions, 2);
@@ -978,7 +929,7 @@ test_replace_shares(void **state)
 
 	send_to(p, 0, "hold", "db 1500", 0);
 	wait_held(p, 0);
-	old = slot_pid(p, 0);
+	old = h_slot_pid(p, 0);
 	make_spec(&s, "rep", "c", 2);
 	s.handshake_ms = 9000;		/* a key that replaces the pool */
 	assert_int_equal(engine_update_pool(c->e, p, &s, &np),

@@ -192,16 +192,6 @@ wait_done(struct h_ctx *c, unsigned n)
 	assert_true(h_run_until(c, done_at_least, &n, H_WAIT_MS));
 }
 
-static pid_t
-slot_pid(struct pool *p, int slot)
-{
-	struct pool_worker_info	w[8];
-	size_t			n = pool_snapshot(p, w, 8);
-
-	assert_true((size_t)slot < n);
-	return w[slot].pid;
-}
-
 static enum worker_state
 slot_state(struct pool *p, int slot)
 {
@@ -212,28 +202,11 @@ slot_state(struct pool *p, int slot)
 	return w[slot].state;
 }
 
-/* The state letter of /proc/PID/stat (0: gone). */
-static char
-proc_state(pid_t pid)
-{
-	char	 path[64], buf[512], *p, st = 0;
-	FILE	*f;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof buf, f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
-		st = p[2];
-	fclose(f);
-	return st;
-}
-
 static bool
 proc_stopped(struct h_ctx *c, void *arg)
 {
 	(void)c;
-	return proc_state(*(pid_t *)arg) == 'T';
+	return h_proc_state(*(pid_t *)arg) == 'T';
 }
 
 struct renewal {
@@ -297,7 +270,7 @@ test_hung_worker(void **state)
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
 	rn.p = p;
 	rn.slot = 0;
-	rn.old = slot_pid(p, 0);
+	rn.old = h_slot_pid(p, 0);
 	send_task(p, "sleep", "30000", &r[0], &o);	/* task 1: hangs */
 	send_task(p, "sleep", "30000", &r[1], NULL);	/* task 2 */
 	wait_done(c, 1);
@@ -348,7 +321,7 @@ test_late_reply_in_grace(void **state)
 	s.stop_timeout_ms = 3000;
 	p = add(c, &s);
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	send_task(p, "sleep", "400", &r[0], &o);
 	wait_done(c, 1);
 	assert_string_equal(r[0].data, "timed out after 100 ms");
@@ -360,7 +333,7 @@ test_late_reply_in_grace(void **state)
 	assert_int_equal(info.late_replies, 1);
 	/* Past the grace's end: still the same process, no notice. */
 	h_run_for(c, 300);
-	assert_int_equal(slot_pid(p, 0), pid);
+	assert_int_equal(h_slot_pid(p, 0), pid);
 	assert_int_equal(c->notices, 0);
 	assert_int_equal(c->exited, 0);
 	ctx_free(c, NULL);
@@ -585,7 +558,7 @@ test_retry_alone(void **state)
 	s.retry = 1;
 	p = add(c, &s);
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	send_task(p, "sleep", "300", &r[0], NULL);
 	assert_true(h_run_until(c, started_once, "300", H_WAIT_MS));
 	assert_int_equal(kill(pid, SIGKILL), 0);
@@ -616,7 +589,7 @@ test_signal_sleeping_terminates(void **state)
 	spec_worker(&s, "sig", 1);
 	p = add(c, &s);
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	assert_int_equal(pool_worker_sleep(p, 0), 0);
 	assert_true(h_run_until(c, proc_stopped, &pid, H_WAIT_MS));
 	assert_int_equal(pool_worker_signal(p, 0, SIGTERM), 0);
@@ -630,7 +603,7 @@ test_signal_sleeping_terminates(void **state)
 	assert_int_equal(c->exited, 1);
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].last_signal, SIGTERM);
-	assert_int_equal(proc_state(pid), 0);
+	assert_int_equal(h_proc_state(pid), 0);
 	ctx_free(c, NULL);
 }
 
@@ -652,7 +625,7 @@ test_signal_sleeping_harmless(void **state)
 	spec_worker(&s, "winch", 1);
 	p = add(c, &s);
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	assert_int_equal(pool_worker_sleep(p, 0), 0);
 	assert_true(h_run_until(c, proc_stopped, &pid, H_WAIT_MS));
 	assert_int_equal(pool_worker_signal(p, 0, SIGWINCH), 0);
@@ -660,11 +633,11 @@ test_signal_sleeping_harmless(void **state)
 	assert_int_equal(states_with("awake: continued so that it acts on "
 	    "signal 28 (Window changed)"), 1);
 	h_run_for(c, 100);
-	assert_int_not_equal(proc_state(pid), 'T');
+	assert_int_not_equal(h_proc_state(pid), 'T');
 	send_task(p, "echo", "still", &r[0], NULL);
 	wait_done(c, 1);
 	assert_string_equal(r[0].data, "still");
-	assert_int_equal(slot_pid(p, 0), pid);
+	assert_int_equal(h_slot_pid(p, 0), pid);
 	assert_int_equal(c->exited, 0);
 	assert_int_equal(states_with("from outside"), 0);
 	ctx_free(c, NULL);
@@ -695,7 +668,7 @@ test_own_sigcont(void **state)
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
 	rn.p = p;
 	rn.slot = 0;
-	rn.old = slot_pid(p, 0);
+	rn.old = h_slot_pid(p, 0);
 	assert_int_equal(pool_worker_sleep(p, 0), 0);
 	assert_true(h_run_until(c, proc_stopped, &rn.old, H_WAIT_MS));
 	assert_int_equal(pool_worker_restart(p, 0), 0);
@@ -724,11 +697,11 @@ test_busy_never_sleeps(void **state)
 	s.idle_sleep_ms = 200;
 	p = add(c, &s);
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	send_task(p, "sleep", "1000", &r[0], NULL);
 	while (X.done == 0) {
 		h_run_for(c, 10);
-		assert_int_not_equal(proc_state(pid), 'T');
+		assert_int_not_equal(h_proc_state(pid), 'T');
 		if (X.done == 0)
 			assert_int_equal(slot_state(p, 0), WORKER_BUSY);
 		reads++;
@@ -816,7 +789,7 @@ test_memory_restart(void **state)
 	assert_true(h_run_until(c, all_ready, p, H_WAIT_MS));
 	rn.p = p;
 	rn.slot = 0;
-	rn.old = slot_pid(p, 0);
+	rn.old = h_slot_pid(p, 0);
 	send_task(p, "alloc", "80", &r[0], NULL);
 	wait_done(c, 1);
 	assert_string_equal(r[0].data, "holding 80 MB");

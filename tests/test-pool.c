@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 
 #include "pooltop/pool.h"
 #include "pooltop/sampler.h"
+#include "harness.h"
 
 #define WAIT_MS		10000	/* generous: a loaded 2-core CI machine */
 #define MAX_TASKS	2000
@@ -107,12 +107,6 @@ event_cb(const struct pool_event *ev, void *arg)
 	}
 }
 
-static void
-tick_cb(uv_timer_t *h)
-{
-	(void)h;
-}
-
 static int
 setup(void **state)
 {
@@ -138,39 +132,6 @@ stop_cb(struct engine *e, void *arg)
 	c->stopped = true;
 }
 
-static void
-tick_close_cb(uv_handle_t *h)
-{
-	(void)h;
-}
-
-/* Children of this process still in /proc (any state, zombies too). */
-static int
-children_left(void)
-{
-	DIR		*d = opendir("/proc");
-	struct dirent	*de;
-	char		 path[300], buf[1024], *p;
-	FILE		*f;
-	int		 n = 0, ppid;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof buf, f) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /* Runs the loop until *flag or the deadline; returns *flag. */
 static bool
 run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
@@ -178,7 +139,7 @@ run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
 {
 	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
 
-	uv_timer_start(&c->tick, tick_cb, 5, 5);
+	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
 	while (!done(c, arg) && uv_hrtime() < end)
 		uv_run(&c->loop, UV_RUN_ONCE);
 	uv_timer_stop(&c->tick);
@@ -202,10 +163,10 @@ teardown(void **state)
 	engine_free(c->e);
 	if (c->sampler != NULL)
 		sampler_free(c->sampler);
-	uv_close((uv_handle_t *)&c->tick, tick_close_cb);
+	uv_close((uv_handle_t *)&c->tick, NULL);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&c->loop), 0);
-	assert_int_equal(children_left(), 0);
+	assert_int_equal(h_children(NULL), 0);
 	free(c);
 	cur = NULL;
 	return 0;
@@ -284,16 +245,6 @@ add(struct ctx *c, const struct pool_spec *s)
 		fail_msg("engine_add_pool: %s: %s", uv_strerror(r),
 		    engine_error(c->e));
 	return p;
-}
-
-static pid_t
-slot_pid(struct pool *p, int slot)
-{
-	struct pool_worker_info	w[16];
-	size_t			n = pool_snapshot(p, w, 16);
-
-	assert_true((size_t)slot < n);
-	return w[slot].pid;
 }
 
 static void
@@ -637,7 +588,7 @@ test_kill9(void **state)
 	s.parallel_jobs = 4;
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	tsend(p, "sleep", "5000", 0, NULL);
 	tsend(p, "sleep", "5000", 1, NULL);
 	assert_true(run_until(c, slot_busy, p, WAIT_MS));
@@ -673,7 +624,7 @@ test_retry(void **state)
 	s.retry = 1;
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	tsend(p, "sleep", "300", 0, NULL);
 	tsend(p, "sleep", "200", 1, NULL);
 	while (c->started < 1)
@@ -761,7 +712,7 @@ test_missing_command(void **state)
 	assert_int_equal(engine_add_pool(c->e, &s, &p), -ENOENT);
 	assert_memory_equal(engine_error(c->e), want, strlen(want));
 	assert_int_equal(engine_pools(c->e, NULL, 0), 0);
-	assert_int_equal(children_left(), 0);
+	assert_int_equal(h_children(NULL), 0);
 }
 
 /* A full queue answers at once. */
@@ -879,9 +830,9 @@ test_broadcast(void **state)
 	assert_int_equal(b.calls, 1);
 	assert_int_equal(b.n, 3);
 	for (i = 0; i < 3; i++) {
-		snprintf(pid, sizeof pid, "%d", (int)slot_pid(p, i));
+		snprintf(pid, sizeof pid, "%d", (int)h_slot_pid(p, i));
 		assert_true(b.ok[i]);
-		assert_int_equal(b.pid[i], slot_pid(p, i));
+		assert_int_equal(b.pid[i], h_slot_pid(p, i));
 		assert_string_equal(b.data[i], pid);
 	}
 }
@@ -952,7 +903,7 @@ test_stop_from_outside(void **state)
 	spec_worker(&s, "stop", 1, NULL);
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	st = WORKER_SLEEPING;
 	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
@@ -966,7 +917,7 @@ test_stop_from_outside(void **state)
 	tsend(p, "echo", "awake", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "awake");
-	assert_int_equal(slot_pid(p, 0), pid);
+	assert_int_equal(h_slot_pid(p, 0), pid);
 }
 
 /* A task sent to a worker stopped from outside wakes it when it is the only one. */
@@ -982,13 +933,13 @@ test_stopped_worker_woken_for_task(void **state)
 	spec_worker(&s, "stop", 1, NULL);
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
 	tsend(p, "echo", "wake up", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "wake up");
-	assert_int_equal(slot_pid(p, 0), pid);
+	assert_int_equal(h_slot_pid(p, 0), pid);
 }
 
 /* The Python worker, written from the man page, works in a pool too. */
@@ -1117,7 +1068,7 @@ test_logs(void **state)
 	spec_worker(&s, "logs", 1, NULL);
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	tsend(p, "log", "hello out", 0, NULL);
 	tsend(p, "logerr", "hello err", 1, NULL);
 	wait_done(c, 2);
@@ -1176,28 +1127,11 @@ test_env_cwd(void **state)
 }
 
 
-/* The state letter of a process in /proc (0 if gone). */
-static char
-proc_state(pid_t pid)
-{
-	char	 path[64], buf[512], *p, st = 0;
-	FILE	*f;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof buf, f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
-		st = p[2];
-	fclose(f);
-	return st;
-}
-
 static bool
 proc_stopped(struct ctx *c, void *arg)
 {
 	(void)c;
-	return proc_state(*(pid_t *)arg) == 'T';
+	return h_proc_state(*(pid_t *)arg) == 'T';
 }
 
 /* An idle worker sleeps (state T in /proc); a task wakes it. */
@@ -1214,14 +1148,14 @@ test_idle_sleep(void **state)
 	s.idle_sleep_ms = 200;
 	p = add(c, &s);
 	wait_ready(c, 1);
-	pid = slot_pid(p, 0);
+	pid = h_slot_pid(p, 0);
 	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
 	assert_true(run_until(c, proc_stopped, &pid, WAIT_MS));
 	tsend(p, "echo", "woken", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "woken");
-	assert_int_not_equal(proc_state(pid), 'T');
-	assert_int_equal(slot_pid(p, 0), pid);
+	assert_int_not_equal(h_proc_state(pid), 'T');
+	assert_int_equal(h_slot_pid(p, 0), pid);
 	assert_int_equal(c->exited, 0);
 }
 
@@ -1247,7 +1181,7 @@ test_memory_limit(void **state)
 	p = add(c, &s);
 	wait_ready(c, 1);
 	rn.pool = "mem";
-	rn.old = slot_pid(p, 0);
+	rn.old = h_slot_pid(p, 0);
 	tsend(p, "alloc", "80", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "holding 80 MB");
@@ -1325,7 +1259,7 @@ test_graceful_stop(void **state)
 	assert_string_equal(c->res[0].data, "slept 300");
 	assert_false(c->res[1].ok);
 	assert_string_equal(c->res[1].data, "pool stopping");
-	assert_int_equal(children_left(), 0);
+	assert_int_equal(h_children(NULL), 0);
 }
 
 /* min_workers = 0: nothing starts until a task comes. */
@@ -1393,7 +1327,7 @@ test_nofile(void **state)
 	p = add(c, &s);
 	wait_ready(c, 1);
 	rn.pool = "nofile";
-	rn.old = slot_pid(p, 0);
+	rn.old = h_slot_pid(p, 0);
 	fd = dup(0);
 	close(fd);
 	low.rlim_cur = (rlim_t)fd + 2;
@@ -1412,7 +1346,7 @@ test_nofile(void **state)
 static bool
 gone_or_zombie(struct ctx *c, void *arg)
 {
-	char	st = proc_state(*(pid_t *)arg);
+	char	st = h_proc_state(*(pid_t *)arg);
 
 	(void)c;
 	return st == 0 || st == 'Z' || st == 'X';
@@ -1446,10 +1380,10 @@ test_dies_with_parent(void **state)
 		spec_worker(&s, "orphan", 1, NULL);
 		if (engine_add_pool(h->e, &s, &p) != 0)
 			_exit(1);
-		uv_timer_start(&h->tick, tick_cb, 5, 5);
+		uv_timer_start(&h->tick, h_tick_cb, 5, 5);
 		while (h->ready == 0)
 			uv_run(&h->loop, UV_RUN_ONCE);
-		worker = slot_pid(p, 0);
+		worker = h_slot_pid(p, 0);
 		if (write(fds[1], &worker, sizeof worker) != sizeof worker)
 			_exit(1);
 		for (;;)
@@ -1460,7 +1394,7 @@ test_dies_with_parent(void **state)
 	close(fds[0]);
 	assert_int_equal(n, sizeof worker);
 	assert_true(worker > 0);
-	assert_int_not_equal(proc_state(worker), 0);
+	assert_int_not_equal(h_proc_state(worker), 0);
 	assert_int_equal(kill(helper, SIGKILL), 0);
 	assert_int_equal(waitpid(helper, NULL, 0), helper);
 	assert_true(run_until(c, gone_or_zombie, &worker, WAIT_MS));

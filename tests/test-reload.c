@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -26,6 +25,7 @@
 #include <uv.h>
 
 #include "pooltop/pool.h"
+#include "harness.h"
 
 #define WAIT_MS		15000	/* generous: a loaded 2-core CI machine */
 #define MAX_TASKS	4000
@@ -91,18 +91,6 @@ event_cb(const struct pool_event *ev, void *arg)
 	}
 }
 
-static void
-tick_cb(uv_timer_t *h)
-{
-	(void)h;
-}
-
-static void
-noop_close_cb(uv_handle_t *h)
-{
-	(void)h;
-}
-
 static int
 rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -141,33 +129,6 @@ stop_cb(struct engine *e, void *arg)
 	c->stopped = true;
 }
 
-/* Children of this process still in /proc (any state, zombies too). */
-static int
-children_left(void)
-{
-	DIR		*d = opendir("/proc");
-	struct dirent	*de;
-	char		 path[300], buf[1024], *p;
-	FILE		*f;
-	int		 n = 0, ppid;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof buf, f) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /* Runs the loop until done() or the deadline; returns done(). */
 static bool
 run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
@@ -175,7 +136,7 @@ run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
 {
 	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
 
-	uv_timer_start(&c->tick, tick_cb, 5, 5);
+	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
 	while (!done(c, arg) && uv_hrtime() < end)
 		uv_run(&c->loop, UV_RUN_ONCE);
 	uv_timer_stop(&c->tick);
@@ -213,11 +174,11 @@ teardown(void **state)
 	engine_stop(c->e, stop_cb, c);
 	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
 	engine_free(c->e);
-	uv_close((uv_handle_t *)&c->tick, noop_close_cb);
-	uv_close((uv_handle_t *)&c->feed, noop_close_cb);
+	uv_close((uv_handle_t *)&c->tick, NULL);
+	uv_close((uv_handle_t *)&c->feed, NULL);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&c->loop), 0);
-	assert_int_equal(children_left(), 0);
+	assert_int_equal(h_children(NULL), 0);
 	nftw(c->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(c);
 	cur = NULL;
