@@ -1016,35 +1016,60 @@ entry_finish(struct parser *p, struct pool_entry *e)
 
 /* ---- keys -------------------------------------------------------------- */
 
+/* Items in a comma-separated list (empty items count). */
+static size_t
+list_count(const char *value)
+{
+	size_t	n = 1;
+
+	for (; *value != '\0'; value++)
+		n += *value == ',';
+	return (n);
+}
+
+/*
+ * The next item of a comma-separated list being cut in place, with its
+ * blanks trimmed, or NULL after the last; *cursor starts at a copy of the
+ * value.  Unlike strtok_r, empty items are returned (as "").
+ */
+static char *
+list_next(char **cursor)
+{
+	char	*item = *cursor, *end;
+
+	if (item == NULL)
+		return (NULL);
+	if ((*cursor = strchr(item, ',')) != NULL)
+		*(*cursor)++ = '\0';
+	while (isspace((unsigned char)*item))
+		item++;
+	for (end = item + strlen(item); end > item &&
+	    isspace((unsigned char)end[-1]); end--)
+		;
+	*end = '\0';
+	return (item);
+}
+
 /* Reads "w1, w2, ..." into the spec's weights. */
 static void
 key_weights(struct parser *p, int line, struct pool_entry *e,
     const char *value)
 {
 	unsigned	*w = NULL;
-	char		*copy, *item, *save = NULL, *end;
-	size_t		 n = 0, ncommas = 0, i;
+	char		*copy, *item, *save = NULL;
+	size_t		 n = 0, ncommas = 0;
 	uint64_t	 v;
 	struct quoted	 q;
 
-	for (i = 0; value[i] != '\0'; i++)
-		ncommas += value[i] == ',';
+	ncommas = list_count(value) - 1;
 	if ((copy = strdup(value)) == NULL ||
 	    (w = calloc(ncommas + 1, sizeof *w)) == NULL) {
 		free(copy);
 		p->oom = true;
 		return;
 	}
-	/* strtok_r would skip empty items; walk the commas by hand. */
-	for (item = copy; item != NULL; item = save) {
-		if ((save = strchr(item, ',')) != NULL)
-			*save++ = '\0';
-		while (isspace((unsigned char)*item))
-			item++;
-		for (end = item + strlen(item); end > item &&
-		    isspace((unsigned char)end[-1]); end--)
-			;
-		*end = '\0';
+	save = copy;
+	while ((item = list_next(&save)) != NULL) {
 		if (parse_u64(item, &v) != PARSE_OK || v > CONFIG_MAX_WEIGHT) {
 			parser_error(p, line, "bad weight %s in weights "
 			    "(expected whole numbers from 0 to %u, separated "
@@ -1070,13 +1095,12 @@ static void
 key_locks(struct parser *p, int line, struct pool_entry *e,
     const char *value)
 {
-	char		**names = NULL, *copy, *item, *save = NULL, *end;
+	char		**names = NULL, *copy, *item, *save = NULL;
 	const char	 *c;
 	size_t		  n = 0, ncommas = 0, i;
 	struct quoted	  q;
 
-	for (i = 0; value[i] != '\0'; i++)
-		ncommas += value[i] == ',';
+	ncommas = list_count(value) - 1;
 	if (ncommas + 1 > CONFIG_MAX_LOCKS) {
 		parser_error(p, line, "too many locks in locks (%zu; expected "
 		    "at most %d)", ncommas + 1, CONFIG_MAX_LOCKS);
@@ -1088,15 +1112,8 @@ key_locks(struct parser *p, int line, struct pool_entry *e,
 		p->oom = true;
 		return;
 	}
-	for (item = copy; item != NULL; item = save) {
-		if ((save = strchr(item, ',')) != NULL)
-			*save++ = '\0';
-		while (isspace((unsigned char)*item))
-			item++;
-		for (end = item + strlen(item); end > item &&
-		    isspace((unsigned char)end[-1]); end--)
-			;
-		*end = '\0';
+	save = copy;
+	while ((item = list_next(&save)) != NULL) {
 		for (c = item; *c != '\0'; c++) {
 			if (!((*c >= 'a' && *c <= 'z') ||
 			    (*c >= 'A' && *c <= 'Z') ||
@@ -1310,7 +1327,7 @@ key_watch_list(struct parser *p, int line, struct pool_entry *e,
 			    &e->spec.watch_ignore;
 	size_t		*count = paths ? &e->spec.nwatch :
 			    &e->spec.nwatch_ignore;
-	char		**v = NULL, *copy, *item, *next, *end;
+	char		**v = NULL, *copy, *item, *next;
 	size_t		 n = 0, ncommas = 0, i;
 
 	if (value[0] == '\0') {
@@ -1318,24 +1335,16 @@ key_watch_list(struct parser *p, int line, struct pool_entry *e,
 		    k->name, expected);
 		return;
 	}
-	for (i = 0; value[i] != '\0'; i++)
-		ncommas += value[i] == ',';
+	ncommas = list_count(value) - 1;
 	if ((copy = strdup(value)) == NULL ||
 	    (v = calloc(ncommas + 1, sizeof *v)) == NULL) {
 		free(copy);
 		p->oom = true;
 		return;
 	}
-	/* Empty items are mistakes: walk the commas by hand. */
-	for (item = copy; item != NULL; item = next) {
-		if ((next = strchr(item, ',')) != NULL)
-			*next++ = '\0';
-		while (isspace((unsigned char)*item))
-			item++;
-		for (end = item + strlen(item); end > item &&
-		    isspace((unsigned char)end[-1]); end--)
-			;
-		*end = '\0';
+	/* Empty items are mistakes. */
+	next = copy;
+	while ((item = list_next(&next)) != NULL) {
 		if (*item == '\0') {
 			parser_error(p, line, "an empty %s in %s (expected %s)",
 			    paths ? "path" : "pattern", k->name, expected);
