@@ -26,37 +26,13 @@ import tempfile
 import threading
 import time
 
+from ptcheck import fail, check, eq, sanitizer_clean, recv_exact, read_reply
+
 POOLTOP = None
 WORKER = None
 SERVICE = None
 TMP = None
 FAILS = []
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def eq(got, want, what):
-    if got != want:
-        fail("%s: got %r, want %r" % (what, got, want))
-
-
-SANITIZER_MARKS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
-
-
-def sanitizer_clean(text, what):
-    """Fails when a sanitizer (in a -Db_sanitize build) reported anything."""
-    for mark in SANITIZER_MARKS:
-        if mark in text:
-            i = text.index(mark)
-            fail("%s: sanitizer report: %s" % (what, text[max(0, i - 200):
-                                                          i + 800]))
 
 
 def run(args, stdin=None, env=None, timeout=30):
@@ -97,27 +73,6 @@ def encode_word(b):
 def frame(words, payload=b""):
     body = b" ".join(encode_word(w) for w in words) + b"\n" + payload
     return struct.pack(">I", len(body)) + body
-
-
-def recv_exact(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("connection closed after %d of %d bytes" %
-                           (len(buf), n))
-        buf += chunk
-    return bytes(buf)
-
-
-def read_reply(s):
-    (n,) = struct.unpack(">I", recv_exact(s, 4))
-    body = recv_exact(s, n)
-    if body.startswith(b"ok\n"):
-        return True, body[3:]
-    if body.startswith(b"error\n"):
-        return False, body[6:]
-    fail("malformed reply %r" % body[:64])
 
 
 def connect(path):

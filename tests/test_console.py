@@ -25,39 +25,18 @@ import sys
 import tempfile
 import time
 
+from ptcheck import fail, check, eq, sanitizer_clean, recv_exact, read_reply
+
 POOLTOP = None
 TMP = None
 
 CHATTY_LINES = 60       # per worker, on stdout; every 10th also warns on stderr
 FLOOD_LINES = 40000
-SANITIZER_MARKS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
 
 LINE_RE = re.compile(r"^(\d\d:\d\d:\d\d) (\S+)( +)(out|err)\| (.*)$")
 EVENT_RE = re.compile(r"^(\d\d:\d\d:\d\d) (\S+) +(.*)$")
 FILE_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\S+) +"
                      r"(out|err)\| (.*)$")
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def eq(got, want, what):
-    if got != want:
-        fail("%s: got %r, want %r" % (what, got, want))
-
-
-def sanitizer_clean(text, what):
-    for mark in SANITIZER_MARKS:
-        if mark in text:
-            i = text.index(mark)
-            fail("%s: sanitizer report: %s" % (what, text[max(0, i - 200):
-                                                          i + 800]))
 
 
 def wait_for(pred, what, timeout=30.0, step=0.05):
@@ -94,27 +73,6 @@ def read_file(path):
 def frame(words):
     body = b" ".join(w.encode() for w in words) + b"\n"
     return struct.pack(">I", len(body)) + body
-
-
-def recv_exact(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("connection closed after %d of %d bytes" %
-                           (len(buf), n))
-        buf += chunk
-    return bytes(buf)
-
-
-def read_reply(s):
-    (n,) = struct.unpack(">I", recv_exact(s, 4))
-    body = recv_exact(s, n)
-    if body.startswith(b"ok\n"):
-        return True, body[3:]
-    if body.startswith(b"error\n"):
-        return False, body[6:]
-    fail("malformed reply %r" % body[:64])
 
 
 def records(data):

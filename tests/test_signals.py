@@ -26,35 +26,12 @@ import sys
 import tempfile
 import time
 
+from ptcheck import fail, check, eq, sanitizer_clean
+
 POOLTOP = None
 WORKER = None
 SERVICE = None
 TMP = None
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def eq(got, want, what):
-    if got != want:
-        fail("%s: got %r, want %r" % (what, got, want))
-
-
-SANITIZER_MARKS = ("runtime error:", "AddressSanitizer", "LeakSanitizer")
-
-
-def sanitizer_clean(text, what):
-    for mark in SANITIZER_MARKS:
-        if mark in text:
-            i = text.index(mark)
-            fail("%s: sanitizer report: %s" % (what, text[max(0, i - 200):
-                                                          i + 800]))
 
 
 def wait_for(pred, what, timeout=20.0, step=0.02):
