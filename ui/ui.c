@@ -522,9 +522,15 @@ ui_layout(struct ui *ui)
 	body = lines - UI_HEADER_LINES - UI_STATUS_LINES;
 	if (body < 1)
 		body = 1;
-	ui->header = newwin(UI_HEADER_LINES, cols, 0, 0);
-	ui->body = newwin(body, cols, UI_HEADER_LINES, 0);
-	ui->status = newwin(UI_STATUS_LINES, cols, UI_HEADER_LINES + body, 0);
+	/*
+	 * Subwindows of stdscr: they share its cells, so the screen's
+	 * contents are held once (a 200x50 window of cchar_t is 280 KB) and
+	 * not twice.  Only they are refreshed, never stdscr itself.
+	 */
+	ui->header = derwin(stdscr, UI_HEADER_LINES, cols, 0, 0);
+	ui->body = derwin(stdscr, body, cols, UI_HEADER_LINES, 0);
+	ui->status = derwin(stdscr, UI_STATUS_LINES, cols,
+	    UI_HEADER_LINES + body, 0);
 	if (ui->header == NULL || ui->body == NULL || ui->status == NULL)
 		return -ENOMEM;
 	/* Keys are read from the status window: a new one needs both again. */
