@@ -12,6 +12,13 @@
  * watched as soon as its creation is seen; one removed (or renamed away)
  * loses its watch.  Symbolic links to directories are not followed
  * (a link loop would never end); a watched path given as a link is.
+ *
+ * Why a watched directory that goes away is awaited in its parent: an
+ * inotify watch belongs to the directory's inode, so once a build's
+ * `rm -rf out && mkdir out` removed it, nothing would be seen in the new
+ * one.  The removal is a change (it is told); from then on the parent
+ * directory is watched for the name to come back, and when it does the
+ * new directory (and everything below it) is watched as the old one was.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -36,6 +43,10 @@ struct watch_dir {
 	char		*path;		/* as opened */
 	size_t		 root;		/* index in watch->roots */
 	unsigned	 depth;		/* levels below its root */
+	dev_t		 dev;		/* the directory's identity: the watch */
+	ino_t		 ino;		/* follows this inode, not the path */
+	bool		 awaiting;	/* watches the root's parent for the root
+					   directory to come back */
 	bool		 closing;
 };
 
@@ -77,6 +88,7 @@ static void	watch_dir_close_cb(uv_handle_t *);
 static void	watch_timer_close_cb(uv_handle_t *);
 static int	watch_add_dir(struct watch *, size_t root, const char *path,
 		    unsigned depth, char *err, size_t errlen);
+static void	watch_await(struct watch *, size_t root);
 
 char *
 watch_join(const char *base, const char *path)
@@ -194,18 +206,26 @@ watch_scan(struct watch *w, size_t root, const char *dir, unsigned depth)
 	closedir(d);
 }
 
+/* Stops one directory's watch; its memory goes in the close callback. */
+static void
+watch_dir_close(struct watch *w, struct watch_dir *d)
+{
+	TAILQ_REMOVE(&w->dirs, d, link);
+	w->ndirs--;
+	d->closing = true;
+	uv_close((uv_handle_t *)&d->h, watch_dir_close_cb);
+}
+
 /*
- * Watches one directory (every entry of it when its root is a
- * directory, then the directories below it; only the root's file
- * otherwise).  0, or -errno with the reason in err ("" when a limit
- * was reached and already told).
+ * Starts a watch on one directory.  0, or -errno with the reason in err
+ * ("" when a limit was reached and already told).
  */
 static int
-watch_add_dir(struct watch *w, size_t root, const char *path, unsigned depth,
-    char *err, size_t errlen)
+watch_open_dir(struct watch *w, size_t root, const char *path, unsigned depth,
+    bool awaiting, char *err, size_t errlen)
 {
-	const struct watch_root	*r = &w->roots[root];
 	struct watch_dir	*d;
+	struct stat		 st;
 	int			 rc;
 
 	err[0] = '\0';
@@ -228,6 +248,11 @@ watch_add_dir(struct watch *w, size_t root, const char *path, unsigned depth,
 	d->watch = w;
 	d->root = root;
 	d->depth = depth;
+	d->awaiting = awaiting;
+	if (stat(path, &st) == 0) {
+		d->dev = st.st_dev;
+		d->ino = st.st_ino;
+	}
 	uv_fs_event_init(w->loop, &d->h);
 	d->h.data = d;
 	w->nopen++;
@@ -242,16 +267,28 @@ watch_add_dir(struct watch *w, size_t root, const char *path, unsigned depth,
 		else
 			snprintf(err, errlen, "cannot watch \"%s\": %s", path,
 			    uv_strerror(rc));
-		TAILQ_REMOVE(&w->dirs, d, link);
-		w->ndirs--;
-		d->closing = true;
-		uv_close((uv_handle_t *)&d->h, watch_dir_close_cb);
+		watch_dir_close(w, d);
 		return (rc);
 	}
 	uv_unref((uv_handle_t *)&d->h);
-	if (r->name == NULL)
-		watch_scan(w, root, path, depth);
 	return (0);
+}
+
+/*
+ * Watches one directory: every entry of it when its root is a directory,
+ * then the directories below it; only the root's file otherwise.  0, or
+ * -errno as watch_open_dir.
+ */
+static int
+watch_add_dir(struct watch *w, size_t root, const char *path, unsigned depth,
+    char *err, size_t errlen)
+{
+	int	rc;
+
+	rc = watch_open_dir(w, root, path, depth, false, err, errlen);
+	if (rc == 0 && w->roots[root].name == NULL)
+		watch_scan(w, root, path, depth);
+	return (rc);
 }
 
 /* Stops watching path and every directory below it. */
@@ -263,15 +300,59 @@ watch_drop(struct watch *w, const char *path)
 
 	for (d = TAILQ_FIRST(&w->dirs); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, link);
-		if (w->roots[d->root].name != NULL ||
+		if (w->roots[d->root].name != NULL || d->awaiting ||
 		    strncmp(d->path, path, n) != 0 ||
 		    (d->path[n] != '\0' && d->path[n] != '/'))
 			continue;
-		TAILQ_REMOVE(&w->dirs, d, link);
-		w->ndirs--;
-		d->closing = true;
-		uv_close((uv_handle_t *)&d->h, watch_dir_close_cb);
+		watch_dir_close(w, d);
 	}
+}
+
+/* Is path a directory now (following a link, as a root given as one)? */
+static bool
+watch_is_dir(const char *path)
+{
+	struct stat	st;
+
+	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+/*
+ * A directory root is gone: its parent is watched for the name to come
+ * back, or, when it already has, the new directory is watched at once.
+ */
+static void
+watch_await(struct watch *w, size_t root)
+{
+	const struct watch_root	*r = &w->roots[root];
+	struct watch_dir	*d;
+	char			 parent[PATH_MAX], err[PATH_MAX + 128];
+	const char		*slash = strrchr(r->path, '/');
+
+	if (slash == NULL)
+		snprintf(parent, sizeof parent, ".");
+	else
+		snprintf(parent, sizeof parent, "%.*s",
+		    slash == r->path ? 1 : (int)(slash - r->path), r->path);
+	if (!watch_is_dir(r->path) && watch_open_dir(w, root, parent, 0, true,
+	    err, sizeof err) != 0) {
+		if (err[0] != '\0')
+			watch_notice(w, "\"%s\" is gone and will not be watched "
+			    "again: %s", r->given, err);
+		return;
+	}
+	/* Back already (before or while the parent's watch started)? */
+	if (!watch_is_dir(r->path))
+		return;
+	TAILQ_FOREACH(d, &w->dirs, link) {
+		if (d->root == root && d->awaiting) {
+			watch_dir_close(w, d);
+			break;
+		}
+	}
+	if (watch_add_dir(w, root, r->path, 0, err, sizeof err) != 0 &&
+	    err[0] != '\0')
+		watch_notice(w, "%s", err);
 }
 
 /* The directory watched for this path, if any (directory roots only). */
@@ -281,7 +362,8 @@ watch_find(struct watch *w, size_t root, const char *path)
 	struct watch_dir	*d;
 
 	TAILQ_FOREACH(d, &w->dirs, link) {
-		if (d->root == root && strcmp(d->path, path) == 0)
+		if (d->root == root && !d->awaiting &&
+		    strcmp(d->path, path) == 0)
 			return (d);
 	}
 	return (NULL);
@@ -323,7 +405,9 @@ watch_event_cb(uv_fs_event_t *h, const char *filename, int events,
 	struct stat		 st;
 	char			 child[PATH_MAX], shown[PATH_MAX], err[PATH_MAX + 128];
 	const char		*name = filename != NULL ? filename : "";
-	const char		*rel;
+	const char		*rel, *slash;
+	size_t			 root;
+	unsigned		 depth;
 
 	(void)events;
 	if (w->closing || d->closing || status < 0)
@@ -335,8 +419,42 @@ watch_event_cb(uv_fs_event_t *h, const char *filename, int events,
 		watch_touch(w, r->given);
 		return;
 	}
+	if (d->awaiting) {
+		/* The parent of a root that went away: only its name counts. */
+		slash = strrchr(r->path, '/');
+		if (strcmp(name, slash != NULL ? slash + 1 : r->path) != 0 ||
+		    !watch_is_dir(r->path))
+			return;
+		watch_await(w, d->root);
+		watch_touch(w, r->given);
+		return;
+	}
 	if (!watch_path(child, sizeof child, d->path, name))
 		return;
+	slash = strrchr(d->path, '/');
+	if (stat(d->path, &st) != 0 || st.st_dev != d->dev ||
+	    st.st_ino != d->ino || (strcmp(name, slash != NULL ? slash + 1 :
+	    d->path) == 0 && lstat(child, &st) != 0)) {
+		/*
+		 * The watched directory itself was removed or renamed away:
+		 * libuv names it by its own name then, and another directory
+		 * (even one with its inode number) may already have its
+		 * path.  Its watch and those below it go; a root's name is
+		 * awaited in its parent.
+		 */
+		snprintf(child, sizeof child, "%s", d->path);
+		root = d->root;
+		depth = d->depth;
+		watch_drop(w, child);
+		if (depth == 0) {
+			watch_await(w, root);
+			snprintf(shown, sizeof shown, "%s", r->given);
+		} else if (!watch_path(shown, sizeof shown, r->given,
+		    watch_rel(r, child)))
+			snprintf(shown, sizeof shown, "%s", child);
+		watch_touch(w, shown);
+		return;
+	}
 	rel = watch_rel(r, child);
 	if (name[0] != '\0' && watch_ignored(w, rel, name))
 		return;
@@ -426,12 +544,8 @@ watch_close(struct watch *w)
 	if (w == NULL || w->closing)
 		return;
 	w->closing = true;
-	while ((d = TAILQ_FIRST(&w->dirs)) != NULL) {
-		TAILQ_REMOVE(&w->dirs, d, link);
-		w->ndirs--;
-		d->closing = true;
-		uv_close((uv_handle_t *)&d->h, watch_dir_close_cb);
-	}
+	while ((d = TAILQ_FIRST(&w->dirs)) != NULL)
+		watch_dir_close(w, d);
 	uv_close((uv_handle_t *)&w->timer, watch_timer_close_cb);
 }
 
