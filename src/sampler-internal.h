@@ -49,7 +49,10 @@ int	sampler_read_fds(int fd_stat, int fd_statm, long page_size,
 	    struct sampler_raw *out);
 
 /* Test hooks. */
-/* The last fast-path reading of pid; 0 or -ENOENT. */
+/*
+ * The last fast-path reading of pid, as kept (rss: the tree's for a pid
+ * registered with tree); 0 or -ENOENT.
+ */
 int	sampler_test_raw(const struct sampler *, pid_t pid,
 	    struct sampler_raw *out);
 /* Overwrites the start time kept for pid, as if the pid had been reused. */

@@ -27,6 +27,7 @@
 
 #define SAMPLER_DEFAULT_INTERVAL	1000
 #define SAMPLER_DEFAULT_HISTORY		60
+#define SAMPLER_HISTORY_MAX		1000000	/* entries per process */
 
 /* Items read by libproc2 when a process is registered. */
 static enum pids_item sampler_add_items[] = {
@@ -76,13 +77,12 @@ struct sampler_proc {
 	int			 fd_stat;	/* kept open, re-read with pread */
 	int			 fd_statm;
 	uint64_t		 start_time;	/* identity, from libproc2 */
-	char			*cmd;
+	char			 cmd[16];	/* comm: at most 15 bytes (TASK_COMM_LEN) */
 
 	uint64_t		 prev_ticks;	/* own utime+stime at last reading */
 	uint64_t		 prev_ns;	/* uv_hrtime() of last reading */
 	uint64_t		 acc_ticks;	/* ticks not yet turned into cpu */
 	uint64_t		 acc_ns;
-	struct sampler_raw	 raw;
 	struct proc_sample	 last;
 
 	/* tree: descendants at the last reading, sorted by pid. */
@@ -90,8 +90,8 @@ struct sampler_proc {
 	size_t			 ndesc;
 	uint64_t		 desc_boot;	/* boot ticks when desc was read */
 
-	size_t			 hist_head;	/* index of the oldest entry */
-	size_t			 hist_len;
+	uint32_t		 hist_head;	/* index of the oldest entry */
+	uint32_t		 hist_len;
 	struct sampler_hist	 hist[];	/* s->history entries, a ring */
 };
 
@@ -301,7 +301,7 @@ sampler_hist_push(const struct sampler *s, struct sampler_proc *p, double cpu,
 	uint64_t		 kb = rss / 1024;
 
 	if (p->hist_len == s->history)
-		p->hist_head = (p->hist_head + 1) % s->history;
+		p->hist_head = (uint32_t)((p->hist_head + 1) % s->history);
 	else
 		p->hist_len++;
 	h = &p->hist[(p->hist_head + p->hist_len - 1) % s->history];
@@ -319,7 +319,6 @@ sampler_proc_free(struct sampler_proc *p)
 	if (p->fd_statm >= 0)
 		close(p->fd_statm);
 	free(p->desc);
-	free(p->cmd);
 	free(p);
 }
 
@@ -358,6 +357,8 @@ sampler_new(struct sampler **out, uv_loop_t *loop,
 	int		 rc;
 
 	*out = NULL;
+	if (opts != NULL && opts->history > SAMPLER_HISTORY_MAX)
+		return -EINVAL;
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return -ENOMEM;
@@ -500,6 +501,7 @@ sampler_add(struct sampler *s, pid_t pid, bool tree)
 	struct sampler_proc	*p;
 	struct pids_fetch	*fetch;
 	struct pids_stack	*st;
+	struct sampler_raw	 raw;
 	unsigned		 upid = (unsigned)pid;
 	const char		*cmd;
 	bool			 found;
@@ -558,23 +560,19 @@ sampler_add(struct sampler *s, pid_t pid, bool tree)
 	}
 	p->start_time = SAMPLER_PIDS_VAL(ADD_BEGAN, ull_int, st, s->pi_add);
 	cmd = SAMPLER_PIDS_VAL(ADD_CMD, str, st, s->pi_add);
-	p->cmd = strdup(cmd != NULL ? cmd : "");
-	if (p->cmd == NULL) {
-		rc = -ENOMEM;
-		goto fail;
-	}
+	snprintf(p->cmd, sizeof p->cmd, "%s", cmd != NULL ? cmd : "");
 
-	rc = sampler_read_fds(p->fd_stat, p->fd_statm, s->page_size, &p->raw);
-	if (rc < 0 || p->raw.start_time != p->start_time) {
+	rc = sampler_read_fds(p->fd_stat, p->fd_statm, s->page_size, &raw);
+	if (rc < 0 || raw.start_time != p->start_time) {
 		rc = -ESRCH;
 		goto fail;
 	}
-	p->prev_ticks = p->raw.ticks;
+	p->prev_ticks = raw.ticks;
 	p->prev_ns = uv_hrtime();
 	p->desc_boot = sampler_boot_ticks(s->hertz);
 	p->last.pid = pid;
 	p->last.start_time = p->start_time;
-	p->last.ppid = p->raw.ppid;
+	p->last.ppid = raw.ppid;
 
 	memmove(&s->procs[at + 1], &s->procs[at],
 	    (s->nprocs - at) * sizeof *s->procs);
@@ -792,7 +790,6 @@ sampler_read_proc(struct sampler *s, struct sampler_proc *p, uint64_t now,
 	rc = sampler_read_fds(p->fd_stat, p->fd_statm, s->page_size, &raw);
 	if (rc < 0 || raw.start_time != p->start_time)
 		return false;
-	p->raw = raw;
 
 	delta = raw.ticks > p->prev_ticks ? raw.ticks - p->prev_ticks : 0;
 	p->prev_ticks = raw.ticks;
@@ -982,7 +979,16 @@ sampler_test_raw(const struct sampler *s, pid_t pid, struct sampler_raw *out)
 
 	if (p == NULL)
 		return -ENOENT;
-	*out = p->raw;
+	/* What the last reading kept: own ticks, and rss of a process
+	 * registered without tree (with tree, the tree's). */
+	memset(out, 0, sizeof *out);
+	out->state = p->last.state;
+	out->ppid = p->last.ppid;
+	out->ticks = p->prev_ticks;
+	out->start_time = p->start_time;
+	out->vsize = p->last.vsize;
+	out->rss = p->last.rss;
+	out->threads = p->last.threads;
 	return 0;
 }
 

@@ -370,6 +370,7 @@ test_defaults_and_interval(void **state)
 {
 	struct fixture		*f = *state;
 	struct sampler_options	 o = { .interval_ms = 500, .history = 10 };
+	struct sampler		*big = NULL;
 
 	assert_int_equal(sampler_new(&f->s, &f->loop, NULL), 0);
 	assert_int_equal(sampler_interval(f->s), 1000);
@@ -384,6 +385,15 @@ test_defaults_and_interval(void **state)
 	assert_int_equal(sampler_interval(f->s2), 500);
 	assert_int_equal(sampler_history_len(f->s2), 10);
 	sampler_free(NULL);
+
+	/* A history too long for the ring's 32-bit indices is refused. */
+	o.history = 1000001;
+	assert_int_equal(sampler_new(&big, &f->loop, &o), -EINVAL);
+	assert_null(big);
+	o.history = 1000000;
+	assert_int_equal(sampler_new(&big, &f->loop, &o), 0);
+	assert_int_equal(sampler_history_len(big), 1000000);
+	sampler_free(big);
 }
 
 /* Changing the interval of a running sampler takes effect at once. */

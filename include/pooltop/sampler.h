@@ -19,7 +19,8 @@ struct sampler;
 
 struct sampler_options {
 	uint64_t	 interval_ms;	/* default 1000 */
-	size_t		 history;	/* samples kept per process, default 60 */
+	size_t		 history;	/* samples kept per process, default 60,
+					   at most 1,000,000 (else -EINVAL) */
 };
 
 /* One reading of one process (its descendants added when tree is set). */
