@@ -4,19 +4,22 @@
  *
  * Objects:
  *  - struct engine: the loop's handles shared by every pool (SIGCHLD,
- *    the once-per-turn flush), the listeners, the list of tasks whose
- *    callbacks are due.
+ *    the once-per-turn flush, the deadlines' timer), the listeners, the
+ *    list of tasks whose callbacks are due.
  *  - struct pool: a spec, its slots, the queue, the timeout heap, the
  *    sticky keys.  Lives until engine_free().
  *  - struct slot: a place for one worker (index 0..workers-1).  Outlives
  *    the processes that fill it: it keeps the log ring, the weight, the
- *    restart count and backoff, and the timer of a scheduled restart.
- *  - struct worker: one process in a slot, from spawn until its pipes and
- *    timers are closed after it was reaped; freed in its last close
- *    callback.
+ *    restart count and backoff, and the deadline of a scheduled restart.
+ *  - struct worker: one process in a slot, from spawn until its pipes are
+ *    closed after it was reaped; freed in its last close callback.
  *  - struct task: one pool_send() (or one worker's part of a broadcast),
  *    from the call until its callback ran (and, when it timed out on a
  *    worker, until the late reply came or the worker died).
+ *
+ * Timeouts of workers and slots are struct deadlines (deadline.h) on the
+ * engine's one queue, not timers of their own: a deadline is stopped
+ * before its owner is freed, and is not a handle (not in nopen/nhandles).
  */
 #ifndef POOLTOP_ENGINE_INTERNAL_H
 #define POOLTOP_ENGINE_INTERNAL_H
@@ -32,6 +35,7 @@
 
 #include "pooltop/balance.h"
 #include "pooltop/pool.h"
+#include "deadline.h"
 #include "lifecycle.h"
 #include "ring.h"
 
@@ -174,12 +178,16 @@ struct worker {
 	bool		 dirty;
 	bool		 writing;	/* a uv_write is under way */
 	bool		 req_open;	/* request pipe not yet closed */
-	bool		 idle_armed;
 	bool		 cnt_starting;	/* counted in pool->starting */
 	bool		 cnt_ready;	/* counted in pool->ready */
 	enum stop_why	 stop_why;
 	char		*reason;	/* why we stopped or killed it */
 	unsigned	 nopen;		/* handles not yet closed */
+	/* On the engine's deadline queue (stopped before w is freed): */
+	struct deadline	 deadline;	/* handshake, then stop deadlines */
+	struct deadline	 line_deadline;	/* flushes a partial line after
+					   ENGINE_LOG_PARTIAL_MS */
+	struct deadline	 idle_deadline;	/* lifecycle.c: idle sleep */
 	uint64_t	 started_ms;	/* wall clock */
 	uint64_t	 started_loop;	/* loop time */
 	unsigned	 mem_strikes;
@@ -190,8 +198,6 @@ struct worker {
 	uv_pipe_t	 rep;		/* we read replies (its fd 4) */
 	uv_pipe_t	 out;		/* its stdout */
 	uv_pipe_t	 err;		/* its stderr */
-	uv_timer_t	 timer;		/* handshake, then stop deadlines */
-	uv_timer_t	*idle_timer;	/* lifecycle.c, made when first armed */
 	uv_write_t	*wreq;		/* while a uv_write is under way */
 
 	struct buf	 obuf;		/* requests not yet written */
@@ -200,7 +206,6 @@ struct worker {
 	size_t		 ibuf_need;	/* bytes of the frame being read, if known */
 	char		*line[2];	/* partial stdout / stderr line */
 	size_t		 line_len[2];
-	uv_timer_t	 line_timer;	/* flushes a partial line after ENGINE_LOG_PARTIAL_MS */
 
 	struct task	**table;	/* in flight, indexed by wid & mask */
 	uint32_t	 mask;
@@ -233,13 +238,12 @@ struct slot {
 	bool		 removing;	/* scaled away: freed once its workers are gone */
 	unsigned	 others;	/* unreaped processes of the slot other than w
 					   (a reload's new one, old ones stopping) */
-	bool		 restart_due;	/* restart timer armed */
-	bool		 timer_open;
+	struct deadline	 restart_deadline; /* restart after backoff (armed:
+					   a restart is due) */
 	uint64_t	 backoff_ms;	/* next restart delay */
 	uint64_t	*exits;		/* loop times of recent exits (ring) */
 	unsigned	 nexits;
 	unsigned	 exits_head;
-	uv_timer_t	 timer;		/* restart after backoff */
 };
 
 struct pool {
@@ -330,6 +334,8 @@ struct engine {
 	uv_signal_t	 sigchld;
 	uv_prepare_t	 prepare;
 	uv_check_t	 check;
+	struct deadline_queue deadlines; /* workers' and slots' timeouts on
+					   one timer, opened with the above */
 	void		*clone_stack;
 	size_t		 clone_stack_size;
 	int		 spawn_errno;	/* of the last start (pool.c), 0: it worked */

@@ -177,6 +177,7 @@ engine_new(struct engine **out, uv_loop_t *loop,
 	if (e == NULL)
 		return (-ENOMEM);
 	e->loop = loop;
+	deadline_queue_init(&e->deadlines, loop);
 	TAILQ_INIT(&e->pools);
 	TAILQ_INIT(&e->retired);
 	TAILQ_INIT(&e->done);
@@ -213,7 +214,10 @@ engine_new(struct engine **out, uv_loop_t *loop,
 	return (0);
 }
 
-/* The SIGCHLD watcher and the per-turn flush, at the first pool. */
+/*
+ * The SIGCHLD watcher, the per-turn flush and the deadlines' timer, at
+ * the first pool.
+ */
 static int
 engine_open_handles(struct engine *e)
 {
@@ -224,13 +228,18 @@ engine_open_handles(struct engine *e)
 	uv_signal_init(e->loop, &e->sigchld);
 	uv_prepare_init(e->loop, &e->prepare);
 	uv_check_init(e->loop, &e->check);
+	deadline_queue_open(&e->deadlines);
 	e->sigchld.data = e->prepare.data = e->check.data = e;
-	e->nhandles += 3;
+	e->deadlines.timer.data = e;
+	e->nhandles += 4;
 	e->handles_open = true;
 	r = uv_signal_start(&e->sigchld, engine_sigchld_cb, SIGCHLD);
 	if (r != 0)
 		return (r);
-	/* Neither keeps the loop alive: workers' pipes and timers do. */
+	/*
+	 * These three do not keep the loop alive: workers' pipes do, and the
+	 * deadlines' timer while a deadline is armed.
+	 */
 	uv_prepare_start(&e->prepare, engine_prepare_cb);
 	uv_check_start(&e->check, engine_check_cb);
 	uv_unref((uv_handle_t *)&e->sigchld);
@@ -264,6 +273,7 @@ engine_destroy(struct engine *e)
 		free(e->task_cache);
 		e->task_cache = next;
 	}
+	deadline_queue_free(&e->deadlines);
 	free(e->listeners);
 	free(e->clone_stack);
 	free(e);
@@ -593,8 +603,9 @@ engine_emit(struct engine *e, struct pool_event *ev)
 
 /*
  * Once stopping and every worker is reaped and every callback ran: close
- * the pools' timers and the engine's handles; the last close callback
- * calls the stop callback.
+ * the pools' timers and the engine's handles (the deadlines' timer too:
+ * no worker is left, and the pools stopped their slots' restarts); the
+ * last close callback calls the stop callback.
  */
 void
 engine_check_stopped(struct engine *e)
@@ -614,6 +625,7 @@ engine_check_stopped(struct engine *e)
 		uv_close((uv_handle_t *)&e->sigchld, engine_handle_close_cb);
 		uv_close((uv_handle_t *)&e->prepare, engine_handle_close_cb);
 		uv_close((uv_handle_t *)&e->check, engine_handle_close_cb);
+		deadline_queue_close(&e->deadlines, engine_handle_close_cb);
 	}
 	if (e->nhandles == 0)
 		engine_finished(e);	/* no pool ever started */

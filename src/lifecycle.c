@@ -1,10 +1,11 @@
 /*
  * Lifecycle: idle sleep and wake of one worker.
  *
- * Each worker has one deadline on one timer: armed when its last task in
- * flight ends, disarmed when a task goes out.  When it passes, the worker
- * is stopped with SIGSTOP through its pidfd and shows as sleeping; the
- * next task for it wakes it with SIGCONT first.  Nothing scans: the cost
+ * Each worker has one idle deadline (on the engine's deadline queue, which
+ * serves every worker's deadlines from one timer): armed when its last
+ * task in flight ends, disarmed when a task goes out.  When it passes, the
+ * worker is stopped with SIGSTOP through its pidfd and shows as sleeping;
+ * the next task for it wakes it with SIGCONT first.  Nothing scans: the cost
  * does not grow with the number of idle workers.
  *
  * Stops and continues from outside (kill -STOP / -CONT) are reported by
@@ -15,24 +16,21 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine-internal.h"
 #include "lifecycle.h"
 
-static void	lifecycle_timer_cb(uv_timer_t *);
-static void	lifecycle_close_cb(uv_handle_t *);
+static void	lifecycle_idle_cb(struct deadline *);
 
 /*
- * The worker's idle timer (a handle of the worker) is made the first time
- * an idle deadline is armed: a pool without idle_sleep keeps none per
- * worker.
+ * The worker's idle deadline is a struct deadline in the worker, not a
+ * handle: nothing to set up beyond its zeroed (idle) state.
  */
 int
 lifecycle_init(struct worker *w)
 {
-	w->idle_timer = NULL;
+	memset(&w->idle_deadline, 0, sizeof w->idle_deadline);
 	return (0);
 }
 
@@ -40,10 +38,7 @@ lifecycle_init(struct worker *w)
 void
 lifecycle_busy(struct worker *w)
 {
-	if (w->idle_armed) {
-		w->idle_armed = false;
-		uv_timer_stop(w->idle_timer);
-	}
+	deadline_stop(&w->engine->deadlines, &w->idle_deadline);
 }
 
 /* Nothing in flight any more: the idle deadline starts now. */
@@ -54,24 +49,16 @@ lifecycle_idle(struct worker *w)
 
 	if (ms == 0 || w->sleeping || w->stopping || w->exited || !w->hello)
 		return;
-	if (w->idle_timer == NULL) {
-		w->idle_timer = engine_xalloc(sizeof *w->idle_timer);
-		uv_timer_init(w->engine->loop, w->idle_timer);
-		w->idle_timer->data = w;
-		w->nopen++;
-		w->engine->nhandles++;
-	}
-	w->idle_armed = true;
-	uv_timer_start(w->idle_timer, lifecycle_timer_cb, ms, 0);
+	deadline_start(&w->engine->deadlines, &w->idle_deadline, ms,
+	    lifecycle_idle_cb);
 }
 
 static void
-lifecycle_timer_cb(uv_timer_t *h)
+lifecycle_idle_cb(struct deadline *d)
 {
-	struct worker	*w = h->data;
+	struct worker	*w = container_of(d, struct worker, idle_deadline);
 	char		 why[64];
 
-	w->idle_armed = false;
 	if (w->in_flight != 0 || w->stopping || w->exited)
 		return;
 	snprintf(why, sizeof why, "idle for %llu ms",
@@ -172,19 +159,9 @@ lifecycle_continued(struct worker *w)
 		pool_dispatch(w->pool);
 }
 
-static void
-lifecycle_close_cb(uv_handle_t *h)
-{
-	/* h->data is the worker; the timer itself is ours to free. */
-	worker_handle_close_cb(h);
-	free(h);
-}
-
-/* Closes the idle timer (the worker is gone). */
+/* Stops the idle deadline for good (the worker is gone). */
 void
 lifecycle_close(struct worker *w)
 {
-	w->idle_armed = false;
-	if (w->idle_timer != NULL)
-		uv_close((uv_handle_t *)w->idle_timer, lifecycle_close_cb);
+	deadline_stop(&w->engine->deadlines, &w->idle_deadline);
 }

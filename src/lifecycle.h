@@ -14,7 +14,7 @@
 
 struct worker;
 
-/* Sets up the worker's idle timer; counted among the worker's handles. */
+/* Sets up the worker's idle deadline (not a handle: nothing to close). */
 int	lifecycle_init(struct worker *);
 /* A task went out, or the worker is stopping: the idle deadline is off. */
 void	lifecycle_busy(struct worker *);
@@ -27,7 +27,7 @@ int	lifecycle_wake(struct worker *, const char *why);
 /* waitid saw a stop (sig) or a continue, from us or from outside. */
 void	lifecycle_stopped(struct worker *, int sig);
 void	lifecycle_continued(struct worker *);
-/* Closes the idle timer when the worker is gone. */
+/* Stops the idle deadline when the worker is gone (before it is freed). */
 void	lifecycle_close(struct worker *);
 
 #endif

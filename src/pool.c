@@ -30,8 +30,7 @@
 #include "proto.h"
 
 static void	pool_timer_cb(uv_timer_t *);
-static void	slot_timer_cb(uv_timer_t *);
-static void	slot_close_cb(uv_handle_t *);
+static void	slot_restart_cb(struct deadline *);
 static void	pool_maybe_spawn(struct pool *);
 static int	slot_spawn(struct slot *);
 static void	slot_spawn_or_backoff(struct slot *);
@@ -756,7 +755,8 @@ pool_serve_block(struct pool *p)
 		return ("pool stopping");
 	for (i = 0; i < p->nslots; i++) {
 		s = p->slots[i];
-		if (s != NULL && s->restart_due && !p->failed)
+		if (s != NULL && deadline_armed(&s->restart_deadline) &&
+		    !p->failed)
 			return (NULL);
 	}
 	if (p->spec.mode == POOL_MODE_SERVICE) {
@@ -944,6 +944,13 @@ pool_set_served(struct pool *p, const struct proto_msg *m)
 
 /* ---- slots and their processes ------------------------------------------- */
 
+/* A scheduled restart is off. */
+static void
+slot_cancel_restart(struct slot *s)
+{
+	deadline_stop(&s->pool->engine->deadlines, &s->restart_deadline);
+}
+
 static struct slot *
 slot_new(struct pool *p, unsigned index)
 {
@@ -971,6 +978,7 @@ slot_free(struct slot *s)
 {
 	if (s == NULL)
 		return;
+	slot_cancel_restart(s);
 	ring_log_free(s->log);
 	free(s->exits);
 	free(s);
@@ -1082,10 +1090,7 @@ pool_fail(struct pool *p, struct slot *why, char *text)
 		if (s == NULL || s->w != NULL)
 			continue;
 		s->failed = true;
-		if (s->restart_due) {
-			s->restart_due = false;
-			uv_timer_stop(&s->timer);
-		}
+		slot_cancel_restart(s);
 	}
 	if (why != NULL)
 		pool_slot_log(why, "%s", text);
@@ -1096,28 +1101,14 @@ pool_fail(struct pool *p, struct slot *why, char *text)
 	pool_check_serve(p);
 }
 
-/* Frees a slot scaled away once its timer (if any) is closed. */
+/* Frees a slot scaled away (slot_free stops its restart deadline). */
 static void
 slot_remove(struct slot *s)
 {
 	struct pool	*p = s->pool;
 
 	p->slots[s->index] = NULL;
-	if (s->timer_open) {
-		s->timer_open = false;
-		uv_close((uv_handle_t *)&s->timer, slot_close_cb);
-	} else
-		slot_free(s);
-}
-
-static void
-slot_close_cb(uv_handle_t *h)
-{
-	struct slot	*s = h->data;
-	struct engine	*e = s->pool->engine;
-
 	slot_free(s);
-	engine_handle_closed(e);
 }
 
 /* A slot scaled away goes once no process of it is left (reload.c). */
@@ -1141,10 +1132,7 @@ pool_slot_start(struct slot *s)
 
 	if (s->w != NULL)
 		return (0);
-	if (s->restart_due) {
-		s->restart_due = false;
-		uv_timer_stop(&s->timer);
-	}
+	slot_cancel_restart(s);
 	s->failed = false;
 	s->no_respawn = false;
 	s->nexits = 0;
@@ -1233,14 +1221,8 @@ backoff:
 	    spec->backoff_max_ms : delay * 2;
 	if (s->backoff_ms == 0)
 		s->backoff_ms = 1;
-	if (!s->timer_open) {
-		uv_timer_init(e->loop, &s->timer);
-		s->timer.data = s;
-		s->timer_open = true;
-		e->nhandles++;
-	}
-	s->restart_due = true;
-	uv_timer_start(&s->timer, slot_timer_cb, delay, 0);
+	deadline_start(&e->deadlines, &s->restart_deadline, delay,
+	    slot_restart_cb);
 	pool_slot_log(s, "restarting in %s", fmt_ms(win, sizeof win, delay));
 	memset(&ev, 0, sizeof ev);
 	ev.delay_ms = delay;
@@ -1248,12 +1230,11 @@ backoff:
 }
 
 static void
-slot_timer_cb(uv_timer_t *h)
+slot_restart_cb(struct deadline *d)
 {
-	struct slot	*s = h->data;
+	struct slot	*s = container_of(d, struct slot, restart_deadline);
 	struct pool	*p = s->pool;
 
-	s->restart_due = false;
 	if (p->stopping || s->w != NULL || s->removing)
 		return;
 	slot_spawn_or_backoff(s);
@@ -1267,7 +1248,8 @@ slot_spawnable(const struct pool *p, unsigned i)
 {
 	const struct slot	*s = i < p->nslots ? p->slots[i] : NULL;
 
-	return (s == NULL || (s->w == NULL && !s->restart_due && !s->failed &&
+	return (s == NULL || (s->w == NULL &&
+	    !deadline_armed(&s->restart_deadline) && !s->failed &&
 	    !s->removing && !s->no_respawn));
 }
 
@@ -2065,10 +2047,7 @@ pool_begin_stop(struct pool *p)
 	for (i = 0; i < p->nslots; i++) {
 		if ((s = p->slots[i]) == NULL)
 			continue;
-		if (s->restart_due) {
-			s->restart_due = false;
-			uv_timer_stop(&s->timer);
-		}
+		slot_cancel_restart(s);
 		if (s->w != NULL)
 			worker_stop(s->w, STOP_POOL, "pool stopping");
 	}
@@ -2103,13 +2082,10 @@ pool_teardown(struct pool *p)
 	}
 	lockset_teardown(p->locks);
 	reload_teardown(p);
+	/* Stopped already (pool_begin_stop); a retired pool is freed later. */
 	for (i = 0; i < p->nslots; i++) {
-		if ((s = p->slots[i]) != NULL && s->timer_open) {
-			s->timer_open = false;
-			s->timer.data = p->engine;
-			uv_close((uv_handle_t *)&s->timer,
-			    engine_handle_close_cb);
-		}
+		if ((s = p->slots[i]) != NULL)
+			slot_cancel_restart(s);
 	}
 }
 
@@ -2425,10 +2401,7 @@ pool_worker_restart(struct pool *p, int slot)
 		engine_drain(p->engine);
 		return (0);
 	}
-	if (s->restart_due) {
-		s->restart_due = false;
-		uv_timer_stop(&s->timer);
-	}
+	slot_cancel_restart(s);
 	s->failed = false;
 	s->no_respawn = false;
 	s->nexits = 0;
@@ -2482,10 +2455,7 @@ pool_scale(struct pool *p, unsigned workers)
 			if (s->w != NULL)
 				worker_stop(s->w, STOP_SCALE, "scaled down");
 			else {
-				if (s->restart_due) {
-					s->restart_due = false;
-					uv_timer_stop(&s->timer);
-				}
+				slot_cancel_restart(s);
 				slot_remove_if_done(s);
 			}
 		}
@@ -2504,7 +2474,8 @@ pool_scale(struct pool *p, unsigned workers)
 				continue;
 			}
 		}
-		if (i >= old && s->w == NULL && !s->restart_due)
+		if (i >= old && s->w == NULL &&
+		    !deadline_armed(&s->restart_deadline))
 			slot_spawn_or_backoff(s);
 		else if (s->w != NULL)
 			pool_slot_update(p, s->w);

@@ -415,10 +415,7 @@ reload_takeover(struct reload *r, struct worker *w)
 	}
 	s->others--;
 	s->w = w;
-	if (s->restart_due) {
-		s->restart_due = false;
-		uv_timer_stop(&s->timer);
-	}
+	deadline_stop(&p->engine->deadlines, &s->restart_deadline);
 	s->failed = false;
 	s->no_respawn = false;
 	s->spawned++;

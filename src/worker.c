@@ -96,8 +96,8 @@ static void	worker_rep_read_cb(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	worker_log_alloc_cb(uv_handle_t *, size_t, uv_buf_t *);
 static void	worker_log_read_cb(uv_stream_t *, ssize_t, const uv_buf_t *);
 static void	worker_write_cb(uv_write_t *, int);
-static void	worker_timer_cb(uv_timer_t *);
-static void	worker_line_timer_cb(uv_timer_t *);
+static void	worker_deadline_cb(struct deadline *);
+static void	worker_line_deadline_cb(struct deadline *);
 static void	worker_drain_fd(struct worker *, uv_pipe_t *, int);
 static void	worker_term(struct worker *);
 static void	worker_protocol_error(struct worker *, const char *fmt, ...)
@@ -603,14 +603,7 @@ worker_spawn(struct slot *s, struct worker **out)
 	}
 	TAILQ_INSERT_TAIL(&e->live, w, live_link);
 
-	uv_timer_init(e->loop, &w->timer);
-	w->timer.data = w;
-	w->nopen++;
-	e->nhandles++;
-	uv_timer_init(e->loop, &w->line_timer);
-	w->line_timer.data = w;
-	w->nopen++;
-	e->nhandles++;
+	/* Its deadlines are idle as zeroed (on the engine's queue). */
 	lifecycle_init(w);
 	r = worker_pipe_open(w, &w->out, out_[0]);
 	if (r == 0)
@@ -650,8 +643,8 @@ worker_spawn(struct slot *s, struct worker **out)
 		return (0);
 	}
 	if (protocol && spec->handshake_ms != 0)
-		uv_timer_start(&w->timer, worker_timer_cb, spec->handshake_ms,
-		    0);
+		deadline_start(&e->deadlines, &w->deadline, spec->handshake_ms,
+		    worker_deadline_cb);
 	return (0);
 
 fail:
@@ -796,7 +789,8 @@ worker_flush(struct worker *w)
 		 */
 		w->obuf.len = 0;
 		if (!w->req_broken && !w->stopping && !w->exited)
-			uv_timer_start(&w->timer, worker_timer_cb, 1000, 0);
+			deadline_start(&w->engine->deadlines, &w->deadline,
+			    1000, worker_deadline_cb);
 		w->req_broken = true;
 		pool_slot_update(w->pool, w);
 		return;
@@ -938,7 +932,7 @@ worker_hello(struct worker *w, const struct proto_msg *m)
 	w->hello = true;
 	w->service = false;
 	if (!w->stopping)
-		uv_timer_stop(&w->timer);
+		deadline_stop(&w->engine->deadlines, &w->deadline);
 	pool_set_served(p, m);
 	if (was_service)
 		pool_note(p, w->slot, w, "%s: answered the handshake late; "
@@ -1208,11 +1202,11 @@ worker_log_arm(struct worker *w)
 
 	if (w->exited)
 		return;
-	if (partial && !uv_is_active((uv_handle_t *)&w->line_timer))
-		uv_timer_start(&w->line_timer, worker_line_timer_cb,
-		    ENGINE_LOG_PARTIAL_MS, 0);
-	else if (!partial && uv_is_active((uv_handle_t *)&w->line_timer))
-		uv_timer_stop(&w->line_timer);
+	if (partial && !deadline_armed(&w->line_deadline))
+		deadline_start(&w->engine->deadlines, &w->line_deadline,
+		    ENGINE_LOG_PARTIAL_MS, worker_line_deadline_cb);
+	else if (!partial)
+		deadline_stop(&w->engine->deadlines, &w->line_deadline);
 }
 
 /*
@@ -1282,9 +1276,9 @@ worker_log_finish(struct worker *w, int stream)
  * it goes out as it is, as a line.
  */
 static void
-worker_line_timer_cb(uv_timer_t *h)
+worker_line_deadline_cb(struct deadline *d)
 {
-	struct worker	*w = h->data;
+	struct worker	*w = container_of(d, struct worker, line_deadline);
 	uint64_t	 before;
 	int		 stream;
 
@@ -1330,14 +1324,14 @@ worker_log_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 }
 
 /*
- * The worker's timer: the handshake grace while it starts, then the stop
- * deadlines (drain, then SIGKILL), or the grace after it stopped
+ * The worker's deadline: the handshake grace while it starts, then the
+ * stop deadlines (drain, then SIGKILL), or the grace after it stopped
  * reading its requests.
  */
 static void
-worker_timer_cb(uv_timer_t *h)
+worker_deadline_cb(struct deadline *d)
 {
-	struct worker	*w = h->data;
+	struct worker	*w = container_of(d, struct worker, deadline);
 	struct pool	*p = w->pool;
 	char		 label[300], why[200];
 
@@ -1393,8 +1387,9 @@ worker_term(struct worker *w)
 	if (w->sleeping)
 		lifecycle_wake(w, "continued so that it acts on its stop "
 		    "signal");
-	uv_timer_start(&w->timer, worker_timer_cb,
-	    spec->stop_timeout_ms != 0 ? spec->stop_timeout_ms : 1, 0);
+	deadline_start(&w->engine->deadlines, &w->deadline,
+	    spec->stop_timeout_ms != 0 ? spec->stop_timeout_ms : 1,
+	    worker_deadline_cb);
 }
 
 /*
@@ -1443,9 +1438,9 @@ worker_stop(struct worker *w, enum stop_why why, const char *reason)
 	if (!w->protocol || w->in_flight == w->zombies)
 		worker_term(w);
 	else
-		uv_timer_start(&w->timer, worker_timer_cb,
+		deadline_start(&w->engine->deadlines, &w->deadline,
 		    p->spec.stop_timeout_ms != 0 ? p->spec.stop_timeout_ms : 1,
-		    0);
+		    worker_deadline_cb);
 	if (p->nqueued != 0)
 		pool_dispatch(p);
 }
@@ -1478,8 +1473,19 @@ worker_kill(struct worker *w, enum stop_why why, const char *reason)
 		w->req_open = false;
 		uv_close((uv_handle_t *)&w->req, worker_handle_close_cb);
 	}
-	uv_timer_stop(&w->timer);
+	deadline_stop(&w->engine->deadlines, &w->deadline);
 	worker_signal(w, SIGKILL);
+}
+
+/* Its deadlines are off: it exited, or is being freed. */
+static void
+worker_stop_deadlines(struct worker *w)
+{
+	struct deadline_queue	*q = &w->engine->deadlines;
+
+	deadline_stop(q, &w->deadline);
+	deadline_stop(q, &w->line_deadline);
+	lifecycle_close(w);
 }
 
 /* The last close callback frees the worker. */
@@ -1493,6 +1499,8 @@ worker_handle_close_cb(uv_handle_t *h)
 		engine_handle_closed(e);
 		return;
 	}
+	/* Stopped at the exit already; nothing may fire on freed memory. */
+	worker_stop_deadlines(w);
 	buf_free(&w->obuf);
 	buf_free(&w->wbuf);
 	buf_free(&w->ibuf);
@@ -1578,10 +1586,7 @@ worker_exited(struct worker *w, int code, int status)
 	w->pidfd = -1;
 	if (e->sampler != NULL)
 		sampler_remove(e->sampler, w->pid);
-	uv_timer_stop(&w->timer);
-	uv_close((uv_handle_t *)&w->timer, worker_handle_close_cb);
-	uv_close((uv_handle_t *)&w->line_timer, worker_handle_close_cb);
-	lifecycle_close(w);
+	worker_stop_deadlines(w);
 	uv_close((uv_handle_t *)&w->out, worker_handle_close_cb);
 	uv_close((uv_handle_t *)&w->err, worker_handle_close_cb);
 	if (w->protocol) {
