@@ -359,13 +359,19 @@ static inline void
 tree_set(struct balancer *b, unsigned i)
 {
 	size_t		k;
-	uint32_t	old;
+	uint32_t	old, best;
 
 	tree_leaf(b, i);
+	if (b->sums) {
+		for (k = (b->size + i) / 2; k >= 1; k /= 2)
+			tree_pull(b, k);
+		return;
+	}
 	for (k = (b->size + i) / 2; k >= 1; k /= 2) {
 		old = b->best[k];
-		tree_pull(b, k);
-		if (!b->sums && b->best[k] == old && old != i)
+		best = tree_better(b, b->best[2 * k], b->best[2 * k + 1]);
+		b->best[k] = best;
+		if (best == old && old != i)
 			break;
 	}
 }
@@ -773,12 +779,47 @@ void
 balancer_set_in_flight(struct balancer *b, unsigned slot, unsigned in_flight)
 {
 	struct bslot	*s;
+	unsigned	 cap;
+	uint64_t	 num;
 
 	if (slot >= b->nslots)
 		return;
 	s = &b->slots[slot];
+	cap = s->st.capacity;
+	if (s->st.live && (s->st.in_flight >= cap) != (in_flight >= cap)) {
+		/* Full or no longer full: the tier moves, the general way. */
+		s->st.in_flight = in_flight;
+		slot_changed(b, slot, s, s->tier, s->num, s->den, s->k2,
+		    s->dw);
+		return;
+	}
+	/*
+	 * The tier stays (what slot_tier() gives did not change), so only
+	 * the key of a strategy that counts tasks can move: computed here
+	 * as slot_key() would, in O(1) for the others.  A slot outside the
+	 * tree (TIER_NONE) keeps its leaf, so its path needs no walk.
+	 */
 	s->st.in_flight = in_flight;
-	slot_changed(b, slot, s, s->tier, s->num, s->den, s->k2, s->dw);
+	switch (b->strategy) {
+	case BALANCE_MINIMUM_CONNECTION:
+		num = in_flight;
+		break;
+	case BALANCE_WEIGHTS_MINIMUM_CONNECTION:
+		num = in_flight;
+		if (s->tier == TIER_AWAKE || s->tier == TIER_ASLEEP)
+			num++;
+		break;
+	case BALANCE_LEAST_LOAD:
+		num = load_score(&s->st);
+		break;
+	default:
+		return;
+	}
+	if (num == s->num)
+		return;
+	s->num = num;
+	if (s->tier != TIER_NONE)
+		tree_set(b, slot);
 }
 
 int

@@ -253,7 +253,7 @@ struct pool {
 	struct slot	**slots;	/* nslots entries, NULL where unused */
 	unsigned	 nslots;
 	struct balancer	*bal;
-	bool		*bal_flag;	/* slot marked for the next sync */
+	uint8_t		*bal_flag;	/* BAL_*: slot marked for the next sync */
 	unsigned	*bal_list;	/* the marked slots */
 	unsigned	 nbal_list;
 	struct balance_slot *bal_seen;	/* what the balancer was last told */
@@ -273,6 +273,7 @@ struct pool {
 	char		**served;	/* task names of the last handshake */
 	size_t		*served_len;
 	size_t		 nserved;
+	size_t		 served_hint;	/* index matched last by pool_serves() */
 	bool		 handshaken;	/* some worker has said hello */
 	bool		 stopping;
 	bool		 failed;
@@ -381,6 +382,46 @@ void	 pool_log_line(struct slot *, struct worker *, enum log_stream,
 	    const char *, size_t);
 void	 pool_dispatch(struct pool *);
 void	 pool_slot_update(struct pool *, struct worker *);
+/* How a slot is marked for the balancer's next sync (pool.c). */
+enum {
+	BAL_NONE,
+	BAL_COUNT,		/* only its worker's in_flight moved */
+	BAL_FULL,		/* anything else too: read it all */
+};
+/*
+ * A task went out to w or came back from it: only its in_flight moved
+ * (every other change the balancer sees goes through pool_slot_update).
+ */
+static inline void
+pool_slot_in_flight(struct pool *p, struct worker *w)
+{
+	unsigned	i = (unsigned)w->slot->index;
+
+	if (i < p->bal_cap && p->bal_flag[i] == BAL_NONE) {
+		p->bal_flag[i] = BAL_COUNT;
+		p->bal_list[p->nbal_list++] = i;
+	}
+}
+/*
+ * A task went out to w.  When nothing else about its slot awaits the next
+ * sync, the balancer is told the new count at once (the pick for the next
+ * task then needs no sync); otherwise the sync reads it with the rest.
+ * Either way the balancer sees the same counts at every pick.
+ */
+static inline void
+pool_slot_started(struct pool *p, struct worker *w)
+{
+	struct slot	*s = w->slot;
+	unsigned	 i = (unsigned)s->index;
+
+	if (i < p->bal_cap && p->bal_flag[i] == BAL_NONE && s->w == w &&
+	    !s->removing && !w->exited && i < p->spec.workers) {
+		p->bal_seen[i].in_flight = w->in_flight;
+		balancer_set_in_flight(p->bal, i, w->in_flight);
+		return;
+	}
+	pool_slot_in_flight(p, w);
+}
 void	 pool_task_finish(struct task *, bool ok, const void *data,
 	    size_t len);
 void	 pool_task_fail(struct task *, char *owned_text);

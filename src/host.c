@@ -75,6 +75,7 @@ struct pooltop_host {
 	size_t		 outlen;
 	size_t		 outcap;
 	size_t		 handed;	/* requests handed to handlers */
+	size_t		 hint;		/* handler matched last */
 	size_t		 answered;	/* of those, answered on the loop thread */
 	struct pooltop_req *free_reqs;	/* cache, linked through host */
 	unsigned	 nfree_reqs;
@@ -213,22 +214,28 @@ pooltop_host_on(struct pooltop_host *h, const char *task, pooltop_handler fn,
 	return 0;
 }
 
-/* The handler for a task name, or NULL. */
+/*
+ * The handler for a task name, or NULL.  On the loop thread only: the
+ * handler found last is tried first (a worker is mostly sent the same
+ * few task names in a row).
+ */
 static struct handler *
 host_find(struct pooltop_host *h, const char *name, size_t len)
 {
-	const char	*a;
-	size_t		 i, k;
+	struct handler	*hd;
+	size_t		 i;
 
-	/* Names are short: a plain loop beats a memcmp call per request. */
+	if (h->hint < h->nhandlers) {
+		hd = &h->handlers[h->hint];
+		if (hd->len == len && proto_bytes_eq(hd->name, name, len))
+			return hd;
+	}
 	for (i = 0; i < h->nhandlers; i++) {
-		if (h->handlers[i].len != len)
-			continue;
-		a = h->handlers[i].name;
-		for (k = 0; k < len && a[k] == name[k]; k++)
-			;
-		if (k == len)
-			return &h->handlers[i];
+		hd = &h->handlers[i];
+		if (hd->len == len && proto_bytes_eq(hd->name, name, len)) {
+			h->hint = i;
+			return hd;
+		}
 	}
 	return NULL;
 }
@@ -313,24 +320,22 @@ host_out_reserve(struct pooltop_host *h, size_t more)
  * at once under the lock.
  */
 static int
-host_send(struct pooltop_host *h, enum proto_type type, uint32_t id,
-    const void *data, size_t len)
+host_send_from(struct pooltop_host *h, int loop, enum proto_type type,
+    uint32_t id, const void *data, size_t len)
 {
 	uint8_t		hdr[PROTO_REPLY_HEADER];
 	struct iovec	iov[2];
-	int		rc, loop;
+	int		rc;
 
 	if (len > PROTO_MAX_FRAME - (PROTO_REPLY_HEADER - PROTO_LEN_SIZE))
 		return -EMSGSIZE;
-	loop = on_loop_thread(h);
 	if (loop && len <= OUT_DIRECT) {
 		if ((rc = h->werr) != 0)
 			return rc;
 		if (host_out_reserve(h, PROTO_REPLY_HEADER + len) == 0) {
 			h->outlen += proto_put_reply_header(h->out + h->outlen,
 			    type, id, len);
-			if (len != 0)
-				memcpy(h->out + h->outlen, data, len);
+			proto_copy(h->out + h->outlen, data, len);
 			h->outlen += len;
 			if (h->outlen < OUT_FLUSH)
 				return 0;
@@ -358,6 +363,14 @@ out:
 	return rc;
 }
 
+/* host_send_from, for a caller that has not asked which thread it is on. */
+static int
+host_send(struct pooltop_host *h, enum proto_type type, uint32_t id,
+    const void *data, size_t len)
+{
+	return host_send_from(h, on_loop_thread(h), type, id, data, len);
+}
+
 /*
  * Forgets an answered request.  On the loop thread: counted, and the
  * object kept for the next request.  From another thread: counted under
@@ -365,11 +378,11 @@ out:
  * was the last one.
  */
 static void
-req_done(struct pooltop_req *req)
+req_done_from(struct pooltop_req *req, int loop)
 {
 	struct pooltop_host	*h = req->host;
 
-	if (on_loop_thread(h)) {
+	if (loop) {
 		h->answered++;
 		if (h->nfree_reqs < REQ_CACHE) {
 			req->next = h->free_reqs;
@@ -385,6 +398,12 @@ req_done(struct pooltop_req *req)
 		pthread_mutex_unlock(&h->lock);
 	}
 	free(req);
+}
+
+static void
+req_done(struct pooltop_req *req)
+{
+	req_done_from(req, on_loop_thread(req->host));
 }
 
 const char *
@@ -451,13 +470,14 @@ host_send_error(struct pooltop_host *h, uint32_t id, const char *fmt, ...)
 
 /*
  * A result over the maximum frame size cannot be sent; the pool gets an
- * error saying so instead (the request still ends exactly once).
+ * error saying so instead (the request still ends exactly once).  Which
+ * thread this is is asked once, for the send and the request's end.
  */
 int
 pooltop_reply(struct pooltop_req *req, const void *data, size_t len)
 {
 	struct pooltop_host	*h = req->host;
-	int			 rc;
+	int			 rc, loop = on_loop_thread(h);
 
 	if (len > PROTO_MAX_FRAME - (PROTO_REPLY_HEADER - PROTO_LEN_SIZE)) {
 		rc = host_send_error(h, req->id, "task \"%s\": result too "
@@ -466,8 +486,9 @@ pooltop_reply(struct pooltop_req *req, const void *data, size_t len)
 		if (rc == 0)
 			rc = -EMSGSIZE;
 	} else
-		rc = host_send(h, PROTO_RESULT, req->id, data, len);
-	req_done(req);
+		rc = host_send_from(h, loop, PROTO_RESULT, req->id, data,
+		    len);
+	req_done_from(req, loop);
 	return rc;
 }
 
@@ -637,14 +658,17 @@ out:
 	return rc;
 }
 
-/* Hands one REQUEST to its handler (or answers it: unknown task). */
+/*
+ * Hands one REQUEST to its handler hd (host_find's answer), or answers it
+ * when there is none: unknown task.
+ */
 static void
-host_dispatch(struct pooltop_host *h, const struct proto_msg *msg)
+host_dispatch(struct pooltop_host *h, const struct proto_msg *msg,
+    struct handler *hd)
 {
-	struct handler		*hd;
 	struct pooltop_req	*req;
 
-	if ((hd = host_find(h, msg->name, msg->name_len)) == NULL) {
+	if (hd == NULL) {
 		if (h->nhandlers == 0)
 			host_send_error(h, msg->id, "unknown task \"%.*s\" "
 			    "(this worker serves no tasks)",
@@ -694,6 +718,7 @@ static int
 host_read(struct pooltop_host *h)
 {
 	struct proto_msg	 msg;
+	struct handler		*hd;
 	size_t			 off = 0, flen, need = 0;
 	ssize_t			 n;
 	uint8_t			*in;
@@ -718,11 +743,17 @@ host_read(struct pooltop_host *h)
 	h->inlen += (size_t)n;
 
 	while (off < h->inlen) {
-		/* Most frames are whole requests: those skip the full decoder. */
-		if ((flen = proto_peek_request(h->in + off, h->inlen - off,
-		    &msg)) != 0) {
+		/*
+		 * Most frames are whole requests: those skip the full decoder.
+		 * A name equal to a handler's holds no NUL byte; only another
+		 * name is scanned for one (then the decoder says what is wrong).
+		 */
+		if ((flen = proto_peek_request_nonul(h->in + off,
+		    h->inlen - off, &msg)) != 0 &&
+		    ((hd = host_find(h, msg.name, msg.name_len)) != NULL ||
+		    memchr(msg.name, '\0', msg.name_len) == NULL)) {
 			off += flen;
-			host_dispatch(h, &msg);
+			host_dispatch(h, &msg, hd);
 			if (host_quitting(h))
 				break;	/* frames left over are dropped */
 			continue;
@@ -751,7 +782,7 @@ host_read(struct pooltop_host *h)
 			    (int)msg.type, h->rfd);
 			return -EPROTO;
 		}
-		host_dispatch(h, &msg);
+		host_dispatch(h, &msg, host_find(h, msg.name, msg.name_len));
 		if (host_quitting(h))
 			break;	/* frames left over are dropped */
 	}

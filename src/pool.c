@@ -167,14 +167,21 @@ pool_slot_log(struct slot *s, const char *fmt, ...)
  * next pick, only when their view really changed.  A reply followed by a
  * new task for the same worker (the common case under load) thus costs
  * no balancer update at all.
+ *
+ * A task out or back only moves the worker's count (pool_slot_in_flight):
+ * such a mark (BAL_COUNT) is synced by comparing that count alone.  Every
+ * other change the balancer sees (live, asleep, cpu, rss, the slot's
+ * worker) marks the slot in full (pool_slot_update, BAL_FULL), and a full
+ * mark wins over a count mark of the same slot.
  */
 static void
 pool_bal_mark(struct pool *p, unsigned i)
 {
-	if (i >= p->bal_cap || p->bal_flag[i])
+	if (i >= p->bal_cap || p->bal_flag[i] == BAL_FULL)
 		return;
-	p->bal_flag[i] = true;
-	p->bal_list[p->nbal_list++] = i;
+	if (p->bal_flag[i] == BAL_NONE)
+		p->bal_list[p->nbal_list++] = i;
+	p->bal_flag[i] = BAL_FULL;
 }
 
 /* The worker's slot changed in a way the balancer may care about. */
@@ -191,55 +198,78 @@ pool_slot_clear(struct pool *p, struct slot *s)
 	pool_bal_mark(p, (unsigned)s->index);
 }
 
-/* Brings the balancer up to date with the marked slots. */
+/* Tells the balancer one slot's view, read in full. */
 static void
-pool_bal_sync(struct pool *p)
+pool_bal_sync_full(struct pool *p, unsigned i)
 {
 	struct balance_slot	*seen;
 	struct slot		*s;
 	struct worker		*w;
-	unsigned		 i, k, in_flight = 0;
+	unsigned		 in_flight = 0;
 	bool			 live = false, asleep = false;
 	double			 cpu = 0;
 	uint64_t		 rss = 0;
 
+	s = i < p->nslots ? p->slots[i] : NULL;
+	w = s != NULL && !s->removing ? s->w : NULL;
+	if (w != NULL && !w->exited) {
+		live = worker_takes_tasks(w);
+		asleep = w->sleeping;
+		in_flight = w->in_flight;
+		cpu = w->cpu;
+		rss = w->rss;
+	}
+	seen = &p->bal_seen[i];
+	if (seen->capacity == p->spec.parallel_jobs &&
+	    seen->live == live && seen->asleep == asleep &&
+	    seen->cpu == cpu && seen->rss == rss) {
+		/* The common change: a task out or back. */
+		if (seen->in_flight != in_flight) {
+			seen->in_flight = in_flight;
+			balancer_set_in_flight(p->bal, i, in_flight);
+		}
+		return;
+	}
+	seen->live = live;
+	seen->asleep = asleep;
+	seen->in_flight = in_flight;
+	seen->capacity = p->spec.parallel_jobs;
+	seen->cpu = cpu;
+	seen->rss = rss;
+	balancer_update(p->bal, i, seen);
+}
+
+/* Brings the balancer up to date with the marked slots. */
+static void
+pool_bal_sync(struct pool *p)
+{
+	struct slot	*s;
+	struct worker	*w;
+	unsigned	 i, k;
+	uint8_t		 flag;
+
 	for (k = 0; k < p->nbal_list; k++) {
 		i = p->bal_list[k];
-		p->bal_flag[i] = false;
+		flag = p->bal_flag[i];
+		p->bal_flag[i] = BAL_NONE;
 		if (i >= p->spec.workers)
 			continue;
-		s = i < p->nslots ? p->slots[i] : NULL;
-		w = s != NULL && !s->removing ? s->w : NULL;
-		if (w != NULL && !w->exited) {
-			live = worker_takes_tasks(w);
-			asleep = w->sleeping;
-			in_flight = w->in_flight;
-			cpu = w->cpu;
-			rss = w->rss;
-		} else {
-			live = asleep = false;
-			in_flight = 0;
-			cpu = 0;
-			rss = 0;
-		}
-		seen = &p->bal_seen[i];
-		if (seen->capacity == p->spec.parallel_jobs &&
-		    seen->live == live && seen->asleep == asleep &&
-		    seen->cpu == cpu && seen->rss == rss) {
-			/* The common change: a task out or back. */
-			if (seen->in_flight != in_flight) {
-				seen->in_flight = in_flight;
-				balancer_set_in_flight(p->bal, i, in_flight);
+		/*
+		 * Only the count moved (nothing else marked the slot since
+		 * the last sync): the rest of what the balancer was told is
+		 * still true.  A slot without its worker is read in full.
+		 */
+		if (flag == BAL_COUNT && i < p->nslots &&
+		    (s = p->slots[i]) != NULL && !s->removing &&
+		    (w = s->w) != NULL && !w->exited) {
+			if (p->bal_seen[i].in_flight != w->in_flight) {
+				p->bal_seen[i].in_flight = w->in_flight;
+				balancer_set_in_flight(p->bal, i,
+				    w->in_flight);
 			}
 			continue;
 		}
-		seen->live = live;
-		seen->asleep = asleep;
-		seen->in_flight = in_flight;
-		seen->capacity = p->spec.parallel_jobs;
-		seen->cpu = cpu;
-		seen->rss = rss;
-		balancer_update(p->bal, i, seen);
+		pool_bal_sync_full(p, i);
 	}
 	p->nbal_list = 0;
 }
@@ -270,7 +300,7 @@ pool_bal_grow(struct pool *p, unsigned n)
 	if (p->bal_flag == NULL || p->bal_list == NULL || p->bal_seen == NULL)
 		abort();
 	for (i = p->bal_cap; i < n; i++) {
-		p->bal_flag[i] = false;
+		p->bal_flag[i] = BAL_NONE;
 		memset(&p->bal_seen[i], 0, sizeof p->bal_seen[i]);
 	}
 	p->bal_cap = n;
@@ -544,26 +574,45 @@ pool_task_finished_event(struct task *t)
 	pool_emit(p, POOL_EV_TASK_FINISHED, s, NULL, &ev);
 }
 
-/* Does the last handshake list this task name? */
-static bool
-pool_serves(const struct pool *p, const char *name, size_t len)
+/* Where the last handshake lists this task name, or -1. */
+static long
+pool_served_index(const struct pool *p, const char *name, size_t len)
 {
 	size_t	i;
 
-	const char	*a;
-	size_t		 k;
-
-	/* Names are short: a plain loop beats a memcmp call per task. */
 	for (i = 0; i < p->nserved; i++) {
-		if (p->served_len[i] != len)
-			continue;
-		a = p->served[i];
-		for (k = 0; k < len && a[k] == name[k]; k++)
-			;
-		if (k == len)
-			return (true);
+		if (p->served_len[i] == len &&
+		    proto_bytes_eq(p->served[i], name, len))
+			return ((long)i);
 	}
-	return (false);
+	return (-1);
+}
+
+/* pool_serves() past its first guess: the whole list; remembers the match. */
+static __attribute__((noinline)) bool
+pool_serves_scan(struct pool *p, const char *name, size_t len)
+{
+	long	i;
+
+	if ((i = pool_served_index(p, name, len)) < 0)
+		return (false);
+	p->served_hint = (size_t)i;
+	return (true);
+}
+
+/*
+ * Does the last handshake list this task name?  The name found last is
+ * tried first: a pool is mostly sent the same few names in a row.
+ */
+static inline bool
+pool_serves(struct pool *p, const char *name, size_t len)
+{
+	size_t	h = p->served_hint;
+
+	if (h < p->nserved && p->served_len[h] == len &&
+	    proto_bytes_eq(p->served[h], name, len))
+		return (true);
+	return (pool_serves_scan(p, name, len));
 }
 
 /* `task "x" not served by pool "web" (served: a, b)` */
@@ -596,7 +645,7 @@ pool_task_served(const struct pool *p, const char *name)
 		return (-EINVAL);
 	if (!p->handshaken)
 		return (-EAGAIN);
-	return (pool_serves(p, name, strlen(name)) ? 1 : 0);
+	return (pool_served_index(p, name, strlen(name)) >= 0 ? 1 : 0);
 }
 
 /* ---- sticky keys --------------------------------------------------------- */
@@ -931,6 +980,7 @@ pool_set_served(struct pool *p, const struct proto_msg *m)
 	p->served_len = engine_xalloc((m->ntasks + 1) *
 	    sizeof *p->served_len);
 	p->nserved = 0;
+	p->served_hint = 0;
 	while (proto_hello_next(m, &pos, &name, &len) == 1) {
 		p->served_len[p->nserved] = len;
 		p->served[p->nserved] = engine_xalloc(len + 1);
@@ -1624,7 +1674,7 @@ pool_send_error(struct pool *p, int err)
 }
 
 /* Checks a send's arguments; 0 or a negative errno. */
-static int
+static inline int
 pool_send_check(struct pool *p, const char *task, size_t *nlenp,
     const void *payload, size_t len, bool has_cb)
 {
@@ -1645,7 +1695,7 @@ pool_send_check(struct pool *p, const char *task, size_t *nlenp,
 }
 
 /* One allocation: the task, its name, key and payload. */
-static struct task *
+static inline struct task *
 task_new(struct pool *p, const char *name, size_t nlen, const void *payload,
     size_t len, const void *key, size_t key_len, pool_task_cb cb, void *arg)
 {
@@ -1693,7 +1743,7 @@ task_new(struct pool *p, const char *name, size_t nlen, const void *payload,
 	t->res_len = 0;
 	t->err = NULL;
 	d = t->data;
-	memcpy(d, name, nlen);
+	proto_copy(d, name, nlen);
 	d[nlen] = '\0';
 	t->name = (char *)d;
 	t->name_len = nlen;
@@ -1708,8 +1758,7 @@ task_new(struct pool *p, const char *name, size_t nlen, const void *payload,
 		t->key_hash = key_hash(key, key_len);
 		d += key_len;
 	}
-	if (len != 0)
-		memcpy(d, payload, len);
+	proto_copy(d, payload, len);
 	t->payload = d;
 	t->len = len;
 	return (t);
@@ -1755,7 +1804,9 @@ pool_send(struct pool *p, const char *task, const void *payload, size_t len,
 		pool_task_fail(t, pool_unserved_text(p, t->name));
 		return (0);
 	}
-	if ((why = pool_serve_block(p)) != NULL) {
+	/* A worker ready or starting: pool_serve_block's first answer. */
+	if (p->ready == 0 && p->starting == 0 &&
+	    (why = pool_serve_block(p)) != NULL) {
 		pool_task_fail(t, engine_xstrdup(why));
 		return (0);
 	}

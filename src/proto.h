@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PROTO_VERSION		1
 #define PROTO_LEN_SIZE		4		/* the length field */
@@ -187,15 +188,16 @@ proto_peek_reply(const uint8_t *buf, size_t len, struct proto_msg *msg)
 }
 
 /*
- * The same for a whole, well-formed REQUEST frame (the worker's side):
- * fills msg's type, id, name and data, or returns 0 (then proto_decode
- * says what is wrong or missing).
+ * proto_peek_request without its check that the name holds no NUL byte:
+ * for a caller that compares the name with names that hold none (a match
+ * then proves it), and makes that check itself otherwise.
  */
 static inline size_t
-proto_peek_request(const uint8_t *buf, size_t len, struct proto_msg *msg)
+proto_peek_request_nonul(const uint8_t *buf, size_t len,
+    struct proto_msg *msg)
 {
 	uint32_t	flen;
-	size_t		nlen, i;
+	size_t		nlen;
 
 	if (len < PROTO_REQUEST_HEADER(0) || buf[PROTO_LEN_SIZE] != PROTO_REQUEST)
 		return (0);
@@ -205,10 +207,6 @@ proto_peek_request(const uint8_t *buf, size_t len, struct proto_msg *msg)
 	    nlen == 0 || nlen > PROTO_MAX_NAME ||
 	    flen < PROTO_REQUEST_HEADER(nlen) - PROTO_LEN_SIZE)
 		return (0);
-	for (i = 0; i < nlen; i++) {
-		if (buf[PROTO_REQUEST_HEADER(0) + i] == 0)
-			return (0);
-	}
 	msg->type = PROTO_REQUEST;
 	msg->id = proto_get32(buf + PROTO_LEN_SIZE + 1);
 	msg->name = (const char *)buf + PROTO_REQUEST_HEADER(0);
@@ -216,6 +214,25 @@ proto_peek_request(const uint8_t *buf, size_t len, struct proto_msg *msg)
 	msg->data = buf + PROTO_REQUEST_HEADER(nlen);
 	msg->data_len = PROTO_LEN_SIZE + flen - PROTO_REQUEST_HEADER(nlen);
 	return (PROTO_LEN_SIZE + (size_t)flen);
+}
+
+/*
+ * The same for a whole, well-formed REQUEST frame (the worker's side):
+ * fills msg's type, id, name and data, or returns 0 (then proto_decode
+ * says what is wrong or missing).
+ */
+static inline size_t
+proto_peek_request(const uint8_t *buf, size_t len, struct proto_msg *msg)
+{
+	size_t	flen, i;
+
+	if ((flen = proto_peek_request_nonul(buf, len, msg)) == 0)
+		return (0);
+	for (i = 0; i < msg->name_len; i++) {
+		if (msg->name[i] == '\0')
+			return (0);
+	}
+	return (flen);
 }
 
 /* Writes a RESULT or ERROR header; returns PROTO_REPLY_HEADER. */
@@ -232,13 +249,100 @@ proto_put_reply_header(uint8_t *out, enum proto_type type, uint32_t id,
 	return (PROTO_REPLY_HEADER);
 }
 
+/*
+ * memcpy for the few bytes of a task name or a small payload, without a
+ * call: overlapping fixed-size moves (the compiler makes each one or two
+ * loads and stores).  Larger copies go to memcpy.
+ */
+static inline void
+proto_copy(void *dst, const void *src, size_t n)
+{
+	struct chunk { uint64_t a, b; } c0, c1, c2, c3;
+	uint8_t		*d = dst;
+	const uint8_t	*s = src;
+	uint64_t	 q0, q1;
+	uint32_t	 w0, w1;
+
+	if (n >= 16 && n <= 64) {
+		if (n <= 32) {
+			memcpy(&c0, s, 16);
+			memcpy(&c1, s + n - 16, 16);
+			memcpy(d, &c0, 16);
+			memcpy(d + n - 16, &c1, 16);
+			return;
+		}
+		memcpy(&c0, s, 16);
+		memcpy(&c1, s + 16, 16);
+		memcpy(&c2, s + n - 32, 16);
+		memcpy(&c3, s + n - 16, 16);
+		memcpy(d, &c0, 16);
+		memcpy(d + 16, &c1, 16);
+		memcpy(d + n - 32, &c2, 16);
+		memcpy(d + n - 16, &c3, 16);
+		return;
+	}
+	if (n >= 8 && n < 16) {
+		memcpy(&q0, s, 8);
+		memcpy(&q1, s + n - 8, 8);
+		memcpy(d, &q0, 8);
+		memcpy(d + n - 8, &q1, 8);
+		return;
+	}
+	if (n >= 4 && n < 8) {
+		memcpy(&w0, s, 4);
+		memcpy(&w1, s + n - 4, 4);
+		memcpy(d, &w0, 4);
+		memcpy(d + n - 4, &w1, 4);
+		return;
+	}
+	if (n > 0 && n < 4) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+		return;
+	}
+	if (n != 0)
+		memcpy(d, s, n);
+}
+
+/*
+ * Are n bytes at a and b equal?  For task names: overlapping fixed-size
+ * loads instead of a byte loop or a memcmp call when n <= 16.
+ */
+static inline int
+proto_bytes_eq(const void *a, const void *b, size_t n)
+{
+	const uint8_t	*x = a, *y = b;
+	uint64_t	 x0, x1, y0, y1;
+	uint32_t	 u0, u1, v0, v1;
+
+	if (n >= 4 && n < 8) {
+		memcpy(&u0, x, 4);
+		memcpy(&u1, x + n - 4, 4);
+		memcpy(&v0, y, 4);
+		memcpy(&v1, y + n - 4, 4);
+		return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+	}
+	if (n >= 8 && n <= 16) {
+		memcpy(&x0, x, 8);
+		memcpy(&x1, x + n - 8, 8);
+		memcpy(&y0, y, 8);
+		memcpy(&y1, y + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n < 4) {
+		return (n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] &&
+		    x[n - 1] == y[n - 1]));
+	}
+	return memcmp(x, y, n) == 0;
+}
+
 /* Writes a REQUEST header, name included; returns its size. */
 static inline size_t
 proto_put_request_header(uint8_t *out, uint32_t id, const char *name,
     size_t name_len, size_t payload_len)
 {
 	uint8_t	*p;
-	size_t	 i;
 
 	p = proto_put32(out, (uint32_t)(PROTO_REQUEST_HEADER(name_len) -
 	    PROTO_LEN_SIZE + payload_len));
@@ -246,9 +350,8 @@ proto_put_request_header(uint8_t *out, uint32_t id, const char *name,
 	p = proto_put32(p, id);
 	*p++ = (uint8_t)(name_len >> 8);
 	*p++ = (uint8_t)name_len;
-	/* Task names are short: a plain loop beats a memcpy call. */
-	for (i = 0; i < name_len; i++)
-		p[i] = (uint8_t)name[i];
+	/* Task names are short: no memcpy call. */
+	proto_copy(p, name, name_len);
 	return (PROTO_REQUEST_HEADER(name_len));
 }
 

@@ -733,12 +733,11 @@ worker_start_task(struct worker *w, struct task *t)
 		buf_reserve(b, need);
 	b->len += proto_put_request_header(b->p + b->len, wid, t->name,
 	    t->name_len, t->len);
-	if (t->len != 0)
-		memcpy(b->p + b->len, t->payload, t->len);
+	proto_copy(b->p + b->len, t->payload, t->len);
 	b->len += t->len;
 	if (!w->dirty)
 		engine_mark_dirty(w->engine, w);
-	pool_slot_update(p, w);
+	pool_slot_started(p, w);
 	if (engine_listened(p->engine))
 		pool_task_started(p, t);
 }
@@ -912,7 +911,7 @@ worker_reply(struct worker *w, const struct proto_msg *m)
 		w->state = w->sleeping ? WORKER_SLEEPING : WORKER_IDLE;
 		lifecycle_idle(w);
 	}
-	pool_slot_update(p, w);
+	pool_slot_in_flight(p, w);
 	if (p->nqueued != 0)
 		pool_dispatch(p);
 }

@@ -1435,6 +1435,82 @@ test_model(void **state)
 	}
 }
 
+/*
+ * balancer_set_in_flight() takes shortcuts (O(1) when the strategy does
+ * not count tasks, no tree walk for a slot outside the tree): a balancer
+ * told each count that way picks exactly as one told every change in
+ * full by balancer_update(), for every strategy, counts on dead, asleep,
+ * full and weight-0 slots included.
+ */
+static void
+test_in_flight_shortcut(void **state)
+{
+	struct balancer		*a, *b;
+	struct balance_slot	 st[10];
+	unsigned		 k, i, j, w[10];
+	uint32_t		 lcg = 4242;
+	int			 pa, pb;
+
+	(void)state;
+	for (k = 0; k < NALL; k++) {
+		assert_int_equal(balancer_new(&a, all_strategies[k], 10, 9), 0);
+		assert_int_equal(balancer_new(&b, all_strategies[k], 10, 9), 0);
+		memset(st, 0, sizeof st);
+		for (i = 0; i < 10; i++) {
+			w[i] = i % 3;
+			balancer_set_weight(a, i, w[i]);
+			balancer_set_weight(b, i, w[i]);
+			st[i].live = i != 7;
+			st[i].asleep = i == 4;
+			st[i].capacity = 3;
+			st[i].cpu = (double)(i * 7 % 5);
+			balancer_update(a, i, &st[i]);
+			balancer_update(b, i, &st[i]);
+		}
+		for (i = 0; i < 30000; i++) {
+			lcg = lcg * 1103515245u + 12345u;
+			j = (lcg >> 16) % 10;
+			switch ((lcg >> 8) % 8) {
+			case 0:		/* dies or comes back, count kept */
+				st[j].live = !st[j].live;
+				balancer_update(a, j, &st[j]);
+				balancer_update(b, j, &st[j]);
+				break;
+			case 1:
+				st[j].asleep = !st[j].asleep;
+				balancer_update(a, j, &st[j]);
+				balancer_update(b, j, &st[j]);
+				break;
+			case 2:		/* a count moves, any slot */
+			case 3:
+				if (((lcg >> 4) & 1) && st[j].in_flight > 0)
+					st[j].in_flight--;
+				else if (st[j].in_flight < st[j].capacity)
+					st[j].in_flight++;
+				balancer_update(a, j, &st[j]);
+				balancer_set_in_flight(b, j, st[j].in_flight);
+				break;
+			default:
+				pa = balancer_pick(a, NULL, 0);
+				pb = balancer_pick(b, NULL, 0);
+				if (pa != pb)
+					fail_msg("%s, step %u: full %d, "
+					    "shortcut %d", balance_strategy_name(
+					    all_strategies[k]), i, pa, pb);
+				if (pa < 0)
+					break;
+				st[pa].in_flight++;
+				balancer_update(a, (unsigned)pa, &st[pa]);
+				balancer_set_in_flight(b, (unsigned)pa,
+				    st[pa].in_flight);
+				break;
+			}
+		}
+		balancer_free(a);
+		balancer_free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -1463,6 +1539,7 @@ main(void)
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_engine_churn),
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_in_flight_shortcut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -588,6 +588,29 @@ test_c_malformed_input(void **state)
 	    "frames go to a worker)\n");
 }
 
+/*
+ * A task name with a NUL byte is a malformed frame, not an unknown task:
+ * the worker matches names against its handlers before it looks for a
+ * NUL, and must still refuse this one ("ec\0o", and "echo\0" whose first
+ * four bytes are a handler's name).
+ */
+static void
+test_c_nul_in_task_name(void **state)
+{
+	static const uint8_t mid[] = { 0, 0, 0, 11, 2, 0, 0, 0, 1, 0, 4,
+	    'e', 'c', 0, 'o' };
+	static const uint8_t tail[] = { 0, 0, 0, 12, 2, 0, 0, 0, 1, 0, 5,
+	    'e', 'c', 'h', 'o', 0 };
+	static const char *const want = "pooltop-host (worker test/0): "
+	    "malformed frame from the pool on fd 3 (at byte 0 of this read): "
+	    "bad name (a task name has 1 to 255 bytes, a lock name 1 to 63, "
+	    "and no NUL byte)\n";
+
+	(void)state;
+	check_bad_input(mid, sizeof mid, want);
+	check_bad_input(tail, sizeof tail, want);
+}
+
 /* The pool dies mid-frame: fd 3 ends inside a frame. */
 static void
 test_c_eof_mid_frame(void **state)
@@ -1001,6 +1024,7 @@ main(void)
 		cmocka_unit_test(test_c_pid_burn_alloc),
 		cmocka_unit_test(test_c_log),
 		cmocka_unit_test(test_c_malformed_input),
+		cmocka_unit_test(test_c_nul_in_task_name),
 		cmocka_unit_test(test_c_eof_mid_frame),
 		cmocka_unit_test(test_c_options),
 		cmocka_unit_test(test_c_not_a_pool),
