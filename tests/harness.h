@@ -82,15 +82,18 @@ h_tick_cb(uv_timer_t *h)
 	(void)h;
 }
 
-/* A fresh loop with an engine listened to; a tick wakes waits. */
-static inline struct h_ctx *
-h_new(void)
+/*
+ * A fresh loop with an engine listened to; a tick wakes waits.  c may be
+ * the first member of a test's own context (its waits then get that
+ * context as the struct h_ctx *).
+ */
+static inline void
+h_init(struct h_ctx *c)
 {
-	struct h_ctx	*c = calloc(1, sizeof *c);
 	uv_signal_t	 sig;
 	uv_pipe_t	 pipe;
 
-	assert_non_null(c);
+	memset(c, 0, sizeof *c);
 	assert_int_equal(uv_loop_init(&c->loop), 0);
 	/*
 	 * libuv opens its signal pipes at the first uv_signal_t, and a
@@ -105,6 +108,15 @@ h_new(void)
 	assert_int_equal(engine_new(&c->e, &c->loop, NULL), 0);
 	assert_int_equal(engine_listen(c->e, h_event_cb, c), 0);
 	uv_timer_init(&c->loop, &c->tick);
+}
+
+static inline struct h_ctx *
+h_new(void)
+{
+	struct h_ctx	*c = malloc(sizeof *c);
+
+	assert_non_null(c);
+	h_init(c);
 	return c;
 }
 
@@ -159,15 +171,22 @@ h_stop(struct h_ctx *c)
 	uv_run(&c->loop, UV_RUN_NOWAIT);
 }
 
-/* h_stop, then closes the loop (no handle may be left) and frees c. */
+/* h_stop (unless done), then closes the loop: no handle may be left. */
 static inline void
-h_free(struct h_ctx *c)
+h_end(struct h_ctx *c)
 {
 	if (c->e != NULL)
 		h_stop(c);
 	uv_close((uv_handle_t *)&c->tick, NULL);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&c->loop), 0);
+}
+
+/* h_end, then frees c (from h_new). */
+static inline void
+h_free(struct h_ctx *c)
+{
+	h_end(c);
 	free(c);
 }
 

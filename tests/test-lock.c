@@ -40,10 +40,7 @@ struct result {
 };
 
 struct ctx {
-	uv_loop_t	 loop;
-	uv_timer_t	 tick;
-	struct engine	*e;
-	bool		 stopped;
+	struct h_ctx	 h;		/* first: waits get the ctx as it */
 	unsigned	 ready;
 	unsigned	 lock_notices;
 	char		 lock_notice[1024];
@@ -87,10 +84,8 @@ setup(void **state)
 	int		 fd;
 
 	assert_non_null(c);
-	assert_int_equal(uv_loop_init(&c->loop), 0);
-	assert_int_equal(engine_new(&c->e, &c->loop, NULL), 0);
-	assert_int_equal(engine_listen(c->e, event_cb, c), 0);
-	uv_timer_init(&c->loop, &c->tick);
+	h_init(&c->h);
+	assert_int_equal(engine_listen(c->h.e, event_cb, c), 0);
 	snprintf(c->counter, sizeof c->counter, "%s/pooltop-test-lock-XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	fd = mkstemp(c->counter);
@@ -102,44 +97,12 @@ setup(void **state)
 	return 0;
 }
 
-static void
-stop_cb(struct engine *e, void *arg)
-{
-	(void)e;
-	((struct ctx *)arg)->stopped = true;
-}
-
-static bool
-run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
-    uint64_t ms)
-{
-	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
-
-	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
-	while (!done(c, arg) && uv_hrtime() < end)
-		uv_run(&c->loop, UV_RUN_ONCE);
-	uv_timer_stop(&c->tick);
-	return done(c, arg);
-}
-
-static bool
-is_stopped(struct ctx *c, void *arg)
-{
-	(void)arg;
-	return c->stopped;
-}
-
 static int
 teardown(void **state)
 {
 	struct ctx	*c = *state;
 
-	engine_stop(c->e, stop_cb, c);
-	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
-	engine_free(c->e);
-	uv_close((uv_handle_t *)&c->tick, NULL);
-	uv_run(&c->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&c->loop), 0);
+	h_end(&c->h);
 	assert_int_equal(h_children(NULL), 0);
 	unlink(c->counter);
 	free(c);
@@ -148,21 +111,23 @@ teardown(void **state)
 }
 
 static bool
-ready_at_least(struct ctx *c, void *arg)
+ready_at_least(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->ready >= *(unsigned *)arg;
 }
 
 static void
 wait_ready(struct ctx *c, unsigned n)
 {
-	assert_true(run_until(c, ready_at_least, &n, WAIT_MS));
+	assert_true(h_run_until(&c->h, ready_at_least, &n, WAIT_MS));
 }
 
 static bool
-result_in(struct ctx *c, void *arg)
+result_in(struct h_ctx *hc, void *arg)
 {
-	(void)c;
+	(void)hc;
 	return ((struct result *)arg)->calls != 0;
 }
 
@@ -170,7 +135,7 @@ result_in(struct ctx *c, void *arg)
 static struct result *
 wait_result(struct ctx *c, int i)
 {
-	if (!run_until(c, result_in, &c->res[i], WAIT_MS))
+	if (!h_run_until(&c->h, result_in, &c->res[i], WAIT_MS))
 		fail_msg("task %d did not end within %d ms", i, WAIT_MS);
 	assert_int_equal(c->res[i].calls, 1);
 	return &c->res[i];
@@ -187,7 +152,7 @@ task_cb(bool ok, const void *data, size_t len, void *arg)
 		len = sizeof r->data - 1;
 	memcpy(r->data, data, len);
 	r->data[len] = '\0';
-	r->ended_ms = uv_now(&cur->loop);
+	r->ended_ms = uv_now(&cur->h.loop);
 	cur->done++;
 }
 
@@ -289,10 +254,10 @@ add_pool(struct ctx *c, const char *name, const char *kind, unsigned workers)
 	int			 r;
 
 	make_spec(&s, name, kind, workers);
-	r = engine_add_pool(c->e, &s, &p);
+	r = engine_add_pool(c->h.e, &s, &p);
 	if (r != 0)
 		fail_msg("engine_add_pool: %s: %s", uv_strerror(r),
-		    engine_error(c->e));
+		    engine_error(c->h.e));
 	wait_ready(c, workers);
 	return p;
 }
@@ -318,8 +283,9 @@ struct held_by {
 };
 
 static bool
-is_held_by(struct ctx *c, void *arg)
+is_held_by(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct held_by		*h = arg;
 	struct pool_lock_info	 l = lock_info(h->p, "db");
 
@@ -333,7 +299,7 @@ wait_held(struct pool *p, int slot)
 {
 	struct held_by	h = { p, h_slot_pid(p, slot) };
 
-	if (!run_until(cur, is_held_by, &h, WAIT_MS))
+	if (!h_run_until(&cur->h, is_held_by, &h, WAIT_MS))
 		fail_msg("slot %d (pid %d) did not take the lock", slot,
 		    (int)h.pid);
 }
@@ -344,8 +310,9 @@ struct waiting {
 };
 
 static bool
-is_waiting(struct ctx *c, void *arg)
+is_waiting(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
 	struct waiting	*wt = arg;
 
 	(void)c;
@@ -358,13 +325,15 @@ wait_waiting(struct pool *p, unsigned n)
 {
 	struct waiting	wt = { p, n };
 
-	if (!run_until(cur, is_waiting, &wt, WAIT_MS))
+	if (!h_run_until(&cur->h, is_waiting, &wt, WAIT_MS))
 		fail_msg("%u workers did not come to wait for the lock", n);
 }
 
 static bool
-lock_noticed(struct ctx *c, void *arg)
+lock_noticed(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->lock_notices >= *(unsigned *)arg;
 }
 
@@ -504,13 +473,13 @@ test_bad_spec(void **state)
 	s.argv = argv;
 	s.locks = bad;
 	s.nlocks = 2;
-	assert_int_equal(engine_add_pool(c->e, &s, &p), -EINVAL);
-	assert_string_equal(engine_error(c->e), "pool bad: lock name "
+	assert_int_equal(engine_add_pool(c->h.e, &s, &p), -EINVAL);
+	assert_string_equal(engine_error(c->h.e), "pool bad: lock name "
 	    "\"not ok\": only letters, digits, '_', '.' and '-' are allowed");
 	s.locks = twice;
 	s.nlocks = 3;
-	assert_int_equal(engine_add_pool(c->e, &s, &p), -EINVAL);
-	assert_string_equal(engine_error(c->e), "pool bad: lock \"a\" is "
+	assert_int_equal(engine_add_pool(c->h.e, &s, &p), -EINVAL);
+	assert_string_equal(engine_error(c->h.e), "pool bad: lock \"a\" is "
 	    "named twice");
 }
 
@@ -616,7 +585,7 @@ test_kill_holder(void **state)
 	    strcmp(c->res[2].data, "incr 100 owner_died 0") == 0);
 	assert_int_equal(read_counter(c), 200);
 
-	assert_true(run_until(c, lock_noticed, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, lock_noticed, &one, WAIT_MS));
 	assert_int_equal(c->lock_notices, 1);
 	assert_string_equal(c->lock_name, "db");
 	assert_int_equal(c->lock_slot, 0);
@@ -658,7 +627,7 @@ test_kill_holder_no_waiter(void **state)
 	victim = h_slot_pid(p, 0);
 	assert_int_equal(pool_worker_signal(p, 0, SIGKILL), 0);
 	wait_result(c, 0);
-	assert_true(run_until(c, lock_noticed, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, lock_noticed, &one, WAIT_MS));
 	snprintf(want, sizeof want, "worker alone/0 (pid %d) died holding lock "
 	    "\"db\" (held ", (int)victim);
 	if (strncmp(c->lock_notice, want, strlen(want)) != 0 ||
@@ -707,7 +676,7 @@ test_kill_python_holder(void **state)
 	assert_true(c->res[1].ok);
 	assert_string_equal(c->res[1].data, "incr 50 owner_died 1");
 	assert_int_equal(read_counter(c), 50);
-	assert_true(run_until(c, lock_noticed, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, lock_noticed, &one, WAIT_MS));
 	snprintf(want, sizeof want, "worker pyk/2 (pid %d) died holding lock "
 	    "\"db\" (taken for it by the engine, held ", (int)victim);
 	if (strncmp(c->lock_notice, want, strlen(want)) != 0 ||
@@ -744,7 +713,7 @@ test_kill_c_holder_python_waiter(void **state)
 	wait_result(c, 1);
 	assert_true(c->res[1].ok);
 	assert_string_equal(c->res[1].data, "locked owner_died");
-	assert_true(run_until(c, lock_noticed, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, lock_noticed, &one, WAIT_MS));
 	snprintf(want, sizeof want, "worker cpy/0 (pid %d) died holding lock "
 	    "\"db\" (held ", (int)victim);
 	snprintf(tail, sizeof tail, "); taken over by cpy/2 (pid %d), told "
@@ -769,7 +738,7 @@ test_try_timed_c(void **state)
 
 	expect(p, 0, "lock", "db", true, "locked");
 	expect(p, 1, "trylock", "db", true, "busy");
-	t0 = uv_now(&c->loop);
+	t0 = uv_now(&c->h.loop);
 	expect(p, 1, "timedlock", "db 300", true, "timed out");
 	assert_true(c->res[MAX_TASKS - 1].ended_ms - t0 >= 290);
 	expect(p, 0, "lock", "db", false, "lock db: Resource deadlock "
@@ -791,7 +760,7 @@ test_try_timed_c(void **state)
 	/* A timed wait that ends when the holder gives the lock back. */
 	expect(p, 0, "lock", "cache", true, "locked");
 	send_to(p, 1, "timedlock", "cache 15000", 0);
-	assert_false(run_until(c, result_in, &c->res[0], 200));
+	assert_false(h_run_until(&c->h, result_in, &c->res[0], 200));
 	expect(p, 0, "unlock", "cache", true, "unlocked");
 	wait_result(c, 0);
 	assert_true(c->res[0].ok);
@@ -811,7 +780,7 @@ test_try_timed_python(void **state)
 
 	expect(p, 0, "lock", "db", true, "locked");
 	expect(p, 1, "trylock", "db", true, "busy");
-	t0 = uv_now(&c->loop);
+	t0 = uv_now(&c->h.loop);
 	expect(p, 1, "timedlock", "db 300", true, "timed out");
 	assert_true(c->res[MAX_TASKS - 1].ended_ms - t0 >= 290);
 	expect(p, 0, "lock", "db", false, "lock \"db\" is already held by "
@@ -877,8 +846,9 @@ log_line_cb(const struct pool_log_line *l, void *arg)
 }
 
 static bool
-log_has(struct ctx *c, void *arg)
+log_has(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
 	struct log_find	*f = arg;
 
 	(void)c;
@@ -905,11 +875,11 @@ test_service_fd(void **state)
 	s.locks = locks2;
 	s.nlocks = 2;
 	s.stop_timeout_ms = 2000;
-	assert_int_equal(engine_add_pool(c->e, &s, &p), 0);
+	assert_int_equal(engine_add_pool(c->h.e, &s, &p), 0);
 	f.p = p;
 	f.text = "fd 3 locks db,cache /memfd:pooltop-locks (deleted)";
 	f.found = false;
-	if (!run_until(c, log_has, &f, WAIT_MS))
+	if (!h_run_until(&c->h, log_has, &f, WAIT_MS))
 		fail_msg("no line \"%s\" in the service's log", f.text);
 	assert_int_equal(pool_locks(p, NULL, 0), 2);
 }
@@ -932,7 +902,7 @@ test_replace_shares(void **state)
 	old = h_slot_pid(p, 0);
 	make_spec(&s, "rep", "c", 2);
 	s.handshake_ms = 9000;		/* a key that replaces the pool */
-	assert_int_equal(engine_update_pool(c->e, p, &s, &np),
+	assert_int_equal(engine_update_pool(c->h.e, p, &s, &np),
 	    POOL_UPDATE_REPLACED);
 	assert_non_null(np);
 	assert_true(np != p);

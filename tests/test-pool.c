@@ -36,11 +36,8 @@ struct result {
 };
 
 struct ctx {
-	uv_loop_t	 loop;
-	uv_timer_t	 tick;
-	struct engine	*e;
+	struct h_ctx	 h;		/* first: waits get the ctx as it */
 	struct sampler	*sampler;
-	bool		 stopped;
 	/* Events seen: */
 	unsigned	 ready;
 	unsigned	 spawned;
@@ -113,44 +110,11 @@ setup(void **state)
 	struct ctx	*c = calloc(1, sizeof *c);
 
 	assert_non_null(c);
-	assert_int_equal(uv_loop_init(&c->loop), 0);
-	assert_int_equal(engine_new(&c->e, &c->loop, NULL), 0);
-	assert_int_equal(engine_listen(c->e, event_cb, c), 0);
-	/* Wakes uv_run(UV_RUN_ONCE) often so waits can check conditions. */
-	uv_timer_init(&c->loop, &c->tick);
+	h_init(&c->h);
+	assert_int_equal(engine_listen(c->h.e, event_cb, c), 0);
 	cur = c;
 	*state = c;
 	return 0;
-}
-
-static void
-stop_cb(struct engine *e, void *arg)
-{
-	struct ctx	*c = arg;
-
-	(void)e;
-	c->stopped = true;
-}
-
-/* Runs the loop until *flag or the deadline; returns *flag. */
-static bool
-run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
-    uint64_t ms)
-{
-	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
-
-	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
-	while (!done(c, arg) && uv_hrtime() < end)
-		uv_run(&c->loop, UV_RUN_ONCE);
-	uv_timer_stop(&c->tick);
-	return done(c, arg);
-}
-
-static bool
-is_stopped(struct ctx *c, void *arg)
-{
-	(void)arg;
-	return c->stopped;
 }
 
 static int
@@ -158,14 +122,10 @@ teardown(void **state)
 {
 	struct ctx	*c = *state;
 
-	engine_stop(c->e, stop_cb, c);
-	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
-	engine_free(c->e);
+	h_stop(&c->h);
 	if (c->sampler != NULL)
 		sampler_free(c->sampler);
-	uv_close((uv_handle_t *)&c->tick, NULL);
-	uv_run(&c->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&c->loop), 0);
+	h_end(&c->h);
 	assert_int_equal(h_children(NULL), 0);
 	free(c);
 	cur = NULL;
@@ -173,14 +133,18 @@ teardown(void **state)
 }
 
 static bool
-done_at_least(struct ctx *c, void *arg)
+done_at_least(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->done >= *(int *)arg;
 }
 
 static bool
-ready_at_least(struct ctx *c, void *arg)
+ready_at_least(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->ready >= *(unsigned *)arg;
 }
 
@@ -188,13 +152,13 @@ ready_at_least(struct ctx *c, void *arg)
 static void
 wait_done(struct ctx *c, int n)
 {
-	assert_true(run_until(c, done_at_least, &n, WAIT_MS));
+	assert_true(h_run_until(&c->h, done_at_least, &n, WAIT_MS));
 }
 
 static void
 wait_ready(struct ctx *c, unsigned n)
 {
-	assert_true(run_until(c, ready_at_least, &n, WAIT_MS));
+	assert_true(h_run_until(&c->h, ready_at_least, &n, WAIT_MS));
 }
 
 static void
@@ -239,11 +203,11 @@ static struct pool *
 add(struct ctx *c, const struct pool_spec *s)
 {
 	struct pool	*p;
-	int		 r = engine_add_pool(c->e, s, &p);
+	int		 r = engine_add_pool(c->h.e, s, &p);
 
 	if (r != 0)
 		fail_msg("engine_add_pool: %s: %s", uv_strerror(r),
-		    engine_error(c->e));
+		    engine_error(c->h.e));
 	return p;
 }
 
@@ -349,7 +313,7 @@ thousand(struct ctx *c, unsigned parallel)
 	for (i = 0; i < 4; i++)
 		assert_int_equal(w[i].in_flight, 0);
 	/* Let the loop idle: nothing more may be called back. */
-	uv_run(&c->loop, UV_RUN_NOWAIT);
+	uv_run(&c->h.loop, UV_RUN_NOWAIT);
 	assert_int_equal(c->done, 1000);
 
 	/* With every worker ready, a burst is spread over all of them. */
@@ -551,10 +515,11 @@ struct renewal {
 
 /* Slot 0 of the pool runs a new process, ready and idle. */
 static bool
-slot_has_new_pid(struct ctx *c, void *arg)
+slot_has_new_pid(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct renewal		*r = arg;
-	struct pool		*p = engine_pool(c->e, r->pool);
+	struct pool		*p = engine_pool(c->h.e, r->pool);
 	struct pool_worker_info	 w[1];
 
 	return pool_snapshot(p, w, 1) == 1 && w[0].pid != 0 &&
@@ -562,8 +527,9 @@ slot_has_new_pid(struct ctx *c, void *arg)
 }
 
 static bool
-slot_busy(struct ctx *c, void *arg)
+slot_busy(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool	*p = arg;
 	struct pool_worker_info	w[1];
 
@@ -591,7 +557,7 @@ test_kill9(void **state)
 	pid = h_slot_pid(p, 0);
 	tsend(p, "sleep", "5000", 0, NULL);
 	tsend(p, "sleep", "5000", 1, NULL);
-	assert_true(run_until(c, slot_busy, p, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_busy, p, WAIT_MS));
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	wait_done(c, 2);
 	snprintf(want, sizeof want, "worker k9/0 (pid %d) exited with signal "
@@ -602,7 +568,7 @@ test_kill9(void **state)
 	assert_string_equal(c->res[1].data, want);
 	rn.pool = "k9";
 	rn.old = pid;
-	assert_true(run_until(c, slot_has_new_pid, &rn, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_has_new_pid, &rn, WAIT_MS));
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].restarts, 1);
 	assert_int_equal(w[0].last_signal, SIGKILL);
@@ -628,7 +594,7 @@ test_retry(void **state)
 	tsend(p, "sleep", "300", 0, NULL);
 	tsend(p, "sleep", "200", 1, NULL);
 	while (c->started < 1)
-		uv_run(&c->loop, UV_RUN_ONCE);
+		uv_run(&c->h.loop, UV_RUN_ONCE);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	wait_done(c, 2);
 	assert_true(c->res[0].ok);
@@ -640,8 +606,10 @@ test_retry(void **state)
 }
 
 static bool
-pool_failed(struct ctx *c, void *arg)
+pool_failed(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	(void)arg;
 	return c->failed != 0;
 }
@@ -669,7 +637,7 @@ test_crash_loop(void **state)
 	s.handshake_ms = 30000;
 	p = add(c, &s);
 	tsend(p, "echo", "never", 0, NULL);
-	assert_true(run_until(c, pool_failed, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, pool_failed, NULL, WAIT_MS));
 	pool_get_info(p, &info);
 	assert_true(info.failed);
 	assert_string_equal(info.failure, want);
@@ -704,14 +672,14 @@ test_missing_command(void **state)
 	pool_spec_init(&s);
 	s.name = "miss";
 	s.argv = argv1;
-	assert_int_equal(engine_add_pool(c->e, &s, &p), -ENOENT);
+	assert_int_equal(engine_add_pool(c->h.e, &s, &p), -ENOENT);
 	assert_null(p);
-	assert_string_equal(engine_error(c->e), "pool miss: cannot start "
+	assert_string_equal(engine_error(c->h.e), "pool miss: cannot start "
 	    "\"/nonexistent/pooltop-nope\": No such file or directory");
 	s.argv = argv2;
-	assert_int_equal(engine_add_pool(c->e, &s, &p), -ENOENT);
-	assert_memory_equal(engine_error(c->e), want, strlen(want));
-	assert_int_equal(engine_pools(c->e, NULL, 0), 0);
+	assert_int_equal(engine_add_pool(c->h.e, &s, &p), -ENOENT);
+	assert_memory_equal(engine_error(c->h.e), want, strlen(want));
+	assert_int_equal(engine_pools(c->h.e, NULL, 0), 0);
 	assert_int_equal(h_children(NULL), 0);
 }
 
@@ -743,8 +711,9 @@ test_queue_full(void **state)
 }
 
 static bool
-late_reply_seen(struct ctx *c, void *arg)
+late_reply_seen(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool_info	info;
 
 	(void)c;
@@ -775,7 +744,7 @@ test_timeout(void **state)
 	/* Its place on the worker stays taken until the reply comes. */
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].in_flight, 1);
-	assert_true(run_until(c, late_reply_seen, p, WAIT_MS));
+	assert_true(h_run_until(&c->h, late_reply_seen, p, WAIT_MS));
 	assert_int_equal(c->res[0].calls, 1);
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].in_flight, 0);
@@ -880,9 +849,10 @@ test_service(void **state)
 }
 
 static bool
-slot_state_is(struct ctx *c, void *arg)
+slot_state_is(struct h_ctx *hc, void *arg)
 {
-	struct pool		*p = engine_pool(c->e, "stop");
+	struct ctx		*c = (struct ctx *)hc;
+	struct pool		*p = engine_pool(c->h.e, "stop");
 	struct pool_worker_info	 w[1];
 
 	return pool_snapshot(p, w, 1) == 1 &&
@@ -906,14 +876,14 @@ test_stop_from_outside(void **state)
 	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	st = WORKER_SLEEPING;
-	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].pid, pid);
 	assert_int_equal(w[0].restarts, 0);
 	assert_int_equal(c->exited, 0);
 	assert_int_equal(kill(pid, SIGCONT), 0);
 	st = WORKER_IDLE;
-	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
 	tsend(p, "echo", "awake", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "awake");
@@ -935,7 +905,7 @@ test_stopped_worker_woken_for_task(void **state)
 	wait_ready(c, 1);
 	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
-	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
 	tsend(p, "echo", "wake up", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "wake up");
@@ -973,8 +943,10 @@ test_python(void **state)
 }
 
 static bool
-noticed(struct ctx *c, void *arg)
+noticed(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->notices != 0 && strstr(c->notice, arg) != NULL;
 }
 
@@ -998,7 +970,7 @@ test_protocol_error(void **state)
 	s.max_restarts = 0;
 	s.backoff_initial_ms = 1000;
 	p = add(c, &s);
-	assert_true(run_until(c, noticed, "protocol error", WAIT_MS));
+	assert_true(h_run_until(&c->h, noticed, "protocol error", WAIT_MS));
 	assert_string_equal(c->notice, want);
 	(void)p;
 }
@@ -1026,14 +998,14 @@ test_protocol_bad_replies(void **state)
 	s.argv = argv1;
 	s.backoff_initial_ms = 1000;
 	add(c, &s);
-	assert_true(run_until(c, noticed, "protocol error", WAIT_MS));
+	assert_true(h_run_until(&c->h, noticed, "protocol error", WAIT_MS));
 	assert_string_equal(c->notice, "bad1/0: protocol error: reply for id "
 	    "99, which is not in flight; restarting");
 	c->notices = 0;
 	s.name = "bad2";
 	s.argv = argv2;
 	add(c, &s);
-	assert_true(run_until(c, noticed, "protocol error", WAIT_MS));
+	assert_true(h_run_until(&c->h, noticed, "protocol error", WAIT_MS));
 	assert_string_equal(c->notice, "bad2/0: protocol error: a second "
 	    "handshake; restarting");
 }
@@ -1075,7 +1047,7 @@ test_logs(void **state)
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	rn.pool = "logs";
 	rn.old = pid;
-	assert_true(run_until(c, slot_has_new_pid, &rn, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_has_new_pid, &rn, WAIT_MS));
 	f = (struct logfind){ "hello out", LOG_STDOUT, 0 };
 	pool_worker_log(p, 0, 0, log_fn, &f);
 	assert_int_equal(f.found, 1);
@@ -1091,12 +1063,13 @@ test_logs(void **state)
 }
 
 static bool
-log_has(struct ctx *c, void *arg)
+log_has(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
 	struct logfind	*f = arg;
 
 	f->found = 0;
-	pool_worker_log(engine_pool(c->e, "env"), 0, 0, log_fn, f);
+	pool_worker_log(engine_pool(c->h.e, "env"), 0, 0, log_fn, f);
 	return f->found != 0;
 }
 
@@ -1123,14 +1096,14 @@ test_env_cwd(void **state)
 	s.mode = POOL_MODE_SERVICE;
 	add(c, &s);
 	unsetenv("POOLTOP_T_GONE");
-	assert_true(run_until(c, log_has, &f, WAIT_MS));
+	assert_true(h_run_until(&c->h, log_has, &f, WAIT_MS));
 }
 
 
 static bool
-proc_stopped(struct ctx *c, void *arg)
+proc_stopped(struct h_ctx *hc, void *arg)
 {
-	(void)c;
+	(void)hc;
 	return h_proc_state(*(pid_t *)arg) == 'T';
 }
 
@@ -1149,8 +1122,8 @@ test_idle_sleep(void **state)
 	p = add(c, &s);
 	wait_ready(c, 1);
 	pid = h_slot_pid(p, 0);
-	assert_true(run_until(c, slot_state_is, &st, WAIT_MS));
-	assert_true(run_until(c, proc_stopped, &pid, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
+	assert_true(h_run_until(&c->h, proc_stopped, &pid, WAIT_MS));
 	tsend(p, "echo", "woken", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "woken");
@@ -1170,12 +1143,12 @@ test_memory_limit(void **state)
 	struct pool		*p;
 	struct renewal		 rn;
 
-	engine_free(c->e);	/* no pool yet: freed at once */
-	assert_int_equal(sampler_new(&c->sampler, &c->loop, &so), 0);
+	engine_free(c->h.e);	/* no pool yet: freed at once */
+	assert_int_equal(sampler_new(&c->sampler, &c->h.loop, &so), 0);
 	assert_int_equal(sampler_start(c->sampler), 0);
 	eo.sampler = c->sampler;
-	assert_int_equal(engine_new(&c->e, &c->loop, &eo), 0);
-	assert_int_equal(engine_listen(c->e, event_cb, c), 0);
+	assert_int_equal(engine_new(&c->h.e, &c->h.loop, &eo), 0);
+	assert_int_equal(engine_listen(c->h.e, event_cb, c), 0);
 	spec_worker(&s, "mem", 1, NULL);
 	s.memory_limit = 50u << 20;
 	p = add(c, &s);
@@ -1185,16 +1158,17 @@ test_memory_limit(void **state)
 	tsend(p, "alloc", "80", 0, NULL);
 	wait_done(c, 1);
 	assert_string_equal(c->res[0].data, "holding 80 MB");
-	assert_true(run_until(c, noticed, "over limit 50 MB; restarting",
+	assert_true(h_run_until(&c->h, noticed, "over limit 50 MB; restarting",
 	    WAIT_MS));
 	assert_memory_equal(c->notice, "mem/0: memory ", 14);
-	assert_true(run_until(c, slot_has_new_pid, &rn, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_has_new_pid, &rn, WAIT_MS));
 }
 
 static bool
-rows_are(struct ctx *c, void *arg)
+rows_are(struct h_ctx *hc, void *arg)
 {
-	struct pool		*p = engine_pool(c->e, "scale");
+	struct ctx		*c = (struct ctx *)hc;
+	struct pool		*p = engine_pool(c->h.e, "scale");
 	struct pool_worker_info	 w[8];
 
 	return pool_snapshot(p, w, 8) == *(size_t *)arg;
@@ -1223,7 +1197,7 @@ test_scale(void **state)
 	tsend(p, "sleep", "300", 1, NULL);
 	tsend(p, "sleep", "300", 2, NULL);
 	assert_int_equal(pool_scale(p, 1), 0);
-	assert_true(run_until(c, rows_are, &rows, WAIT_MS));
+	assert_true(h_run_until(&c->h, rows_are, &rows, WAIT_MS));
 	wait_done(c, 3);
 	/* In-flight tasks of the removed workers finished first. */
 	for (i = 0; i < 3; i++)
@@ -1248,12 +1222,12 @@ test_graceful_stop(void **state)
 	tsend(p, "sleep", "300", 0, NULL);
 	tsend(p, "echo", "queued", 1, NULL);
 	while (c->started < 1)
-		uv_run(&c->loop, UV_RUN_ONCE);
-	engine_stop(c->e, stop_cb, c);
+		uv_run(&c->h.loop, UV_RUN_ONCE);
+	engine_stop(c->h.e, h_stop_cb, &c->h);
 	r = pool_send(p, "echo", "late", 4, NULL, task_cb, &c->res[2]);
 	assert_int_equal(r, -ESHUTDOWN);
 	assert_string_equal(pool_send_error(p, r), "pool stopping");
-	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, h_is_stopped, NULL, WAIT_MS));
 	assert_int_equal(c->done, 2);
 	assert_true(c->res[0].ok);
 	assert_string_equal(c->res[0].data, "slept 300");
@@ -1317,10 +1291,10 @@ test_nofile(void **state)
 	spec_worker(&s, "nofile", 1, NULL);
 	s.max_restarts = 0;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-	r = engine_add_pool(c->e, &s, &p);
+	r = engine_add_pool(c->h.e, &s, &p);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_int_equal(r, -EMFILE);
-	assert_string_equal(engine_error(c->e), want);
+	assert_string_equal(engine_error(c->h.e), want);
 	assert_null(p);
 
 	/* A restart that hits the limit backs off and retries. */
@@ -1336,16 +1310,17 @@ test_nofile(void **state)
 	    "you hit the OS open files limit)", fd + 2);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	assert_int_equal(kill(rn.old, SIGKILL), 0);
-	r = run_until(c, noticed, "too many open files", WAIT_MS);
+	r = h_run_until(&c->h, noticed, "too many open files", WAIT_MS);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_true(r);
 	assert_string_equal(c->notice, want);
-	assert_true(run_until(c, slot_has_new_pid, &rn, WAIT_MS));
+	assert_true(h_run_until(&c->h, slot_has_new_pid, &rn, WAIT_MS));
 }
 
 static bool
-gone_or_zombie(struct ctx *c, void *arg)
+gone_or_zombie(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
 	char	st = h_proc_state(*(pid_t *)arg);
 
 	(void)c;
@@ -1372,17 +1347,17 @@ test_dies_with_parent(void **state)
 
 		close(fds[0]);
 		cur = h;
-		if (h == NULL || uv_loop_init(&h->loop) != 0 ||
-		    engine_new(&h->e, &h->loop, NULL) != 0 ||
-		    engine_listen(h->e, event_cb, h) != 0)
+		if (h == NULL || uv_loop_init(&h->h.loop) != 0 ||
+		    engine_new(&h->h.e, &h->h.loop, NULL) != 0 ||
+		    engine_listen(h->h.e, event_cb, h) != 0)
 			_exit(1);
-		uv_timer_init(&h->loop, &h->tick);
+		uv_timer_init(&h->h.loop, &h->h.tick);
 		spec_worker(&s, "orphan", 1, NULL);
-		if (engine_add_pool(h->e, &s, &p) != 0)
+		if (engine_add_pool(h->h.e, &s, &p) != 0)
 			_exit(1);
-		uv_timer_start(&h->tick, h_tick_cb, 5, 5);
+		uv_timer_start(&h->h.tick, h_tick_cb, 5, 5);
 		while (h->ready == 0)
-			uv_run(&h->loop, UV_RUN_ONCE);
+			uv_run(&h->h.loop, UV_RUN_ONCE);
 		worker = h_slot_pid(p, 0);
 		if (write(fds[1], &worker, sizeof worker) != sizeof worker)
 			_exit(1);
@@ -1397,7 +1372,7 @@ test_dies_with_parent(void **state)
 	assert_int_not_equal(h_proc_state(worker), 0);
 	assert_int_equal(kill(helper, SIGKILL), 0);
 	assert_int_equal(waitpid(helper, NULL, 0), helper);
-	assert_true(run_until(c, gone_or_zombie, &worker, WAIT_MS));
+	assert_true(h_run_until(&c->h, gone_or_zombie, &worker, WAIT_MS));
 }
 
 struct chaos {
@@ -1447,7 +1422,7 @@ test_chaos_small(void **state)
 	ch.c = c;
 	ch.p = add(c, &s);
 	wait_ready(c, 4);
-	uv_timer_init(&c->loop, &ch.timer);
+	uv_timer_init(&c->h.loop, &ch.timer);
 	ch.timer.data = &ch;
 	uv_timer_start(&ch.timer, chaos_kill_cb, 30, 30);
 	for (i = 0; i < MAX_TASKS; i++) {
@@ -1458,7 +1433,7 @@ test_chaos_small(void **state)
 	uv_timer_stop(&ch.timer);
 	uv_close((uv_handle_t *)&ch.timer, chaos_close_cb);
 	while (ch.timer.data != NULL)	/* it lives on this stack */
-		uv_run(&c->loop, UV_RUN_NOWAIT);
+		uv_run(&c->h.loop, UV_RUN_NOWAIT);
 	for (i = 0; i < MAX_TASKS; i++) {
 		assert_int_equal(c->res[i].calls, 1);
 		if (!c->res[i].ok) {

@@ -38,12 +38,9 @@ struct result {
 };
 
 struct ctx {
-	uv_loop_t	 loop;
-	uv_timer_t	 tick;
+	struct h_ctx	 h;		/* first: waits get the ctx as it */
 	uv_timer_t	 feed;		/* the steady stream of tasks */
-	struct engine	*e;
 	struct pool	*p;
-	bool		 stopped;
 	char		 dir[64];	/* a temporary directory */
 	char		 script[128];	/* dir/worker.sh */
 	/* Events: */
@@ -107,11 +104,9 @@ setup(void **state)
 	struct ctx	*c = calloc(1, sizeof *c);
 
 	assert_non_null(c);
-	assert_int_equal(uv_loop_init(&c->loop), 0);
-	assert_int_equal(engine_new(&c->e, &c->loop, NULL), 0);
-	assert_int_equal(engine_listen(c->e, event_cb, c), 0);
-	uv_timer_init(&c->loop, &c->tick);
-	uv_timer_init(&c->loop, &c->feed);
+	h_init(&c->h);
+	assert_int_equal(engine_listen(c->h.e, event_cb, c), 0);
+	uv_timer_init(&c->h.loop, &c->feed);
 	snprintf(c->dir, sizeof c->dir, "/tmp/pooltop-reload-XXXXXX");
 	assert_non_null(mkdtemp(c->dir));
 	snprintf(c->script, sizeof c->script, "%s/worker.sh", c->dir);
@@ -120,64 +115,15 @@ setup(void **state)
 	return 0;
 }
 
-static void
-stop_cb(struct engine *e, void *arg)
-{
-	struct ctx	*c = arg;
-
-	(void)e;
-	c->stopped = true;
-}
-
-/* Runs the loop until done() or the deadline; returns done(). */
-static bool
-run_until(struct ctx *c, bool (*done)(struct ctx *, void *), void *arg,
-    uint64_t ms)
-{
-	uint64_t	end = uv_hrtime() + ms * 1000000ULL;
-
-	uv_timer_start(&c->tick, h_tick_cb, 5, 5);
-	while (!done(c, arg) && uv_hrtime() < end)
-		uv_run(&c->loop, UV_RUN_ONCE);
-	uv_timer_stop(&c->tick);
-	return done(c, arg);
-}
-
-static bool
-never(struct ctx *c, void *arg)
-{
-	(void)c;
-	(void)arg;
-	return false;
-}
-
-/* Runs the loop for ms, whatever happens. */
-static void
-run_for(struct ctx *c, uint64_t ms)
-{
-	run_until(c, never, NULL, ms);
-}
-
-static bool
-is_stopped(struct ctx *c, void *arg)
-{
-	(void)arg;
-	return c->stopped;
-}
-
 static int
 teardown(void **state)
 {
 	struct ctx	*c = *state;
 
 	uv_timer_stop(&c->feed);
-	engine_stop(c->e, stop_cb, c);
-	assert_true(run_until(c, is_stopped, NULL, WAIT_MS));
-	engine_free(c->e);
-	uv_close((uv_handle_t *)&c->tick, NULL);
+	h_stop(&c->h);
 	uv_close((uv_handle_t *)&c->feed, NULL);
-	uv_run(&c->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&c->loop), 0);
+	h_end(&c->h);
 	assert_int_equal(h_children(NULL), 0);
 	nftw(c->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(c);
@@ -241,11 +187,11 @@ static struct pool *
 add(struct ctx *c, const struct pool_spec *s)
 {
 	struct pool	*p;
-	int		 r = engine_add_pool(c->e, s, &p);
+	int		 r = engine_add_pool(c->h.e, s, &p);
 
 	if (r != 0)
 		fail_msg("engine_add_pool: %s: %s", uv_strerror(r),
-		    engine_error(c->e));
+		    engine_error(c->h.e));
 	c->p = p;
 	return p;
 }
@@ -264,8 +210,9 @@ pids(struct pool *p, pid_t *out)
 }
 
 static bool
-all_ready(struct ctx *c, void *arg)
+all_ready(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool_worker_info	w[MAX_SLOTS];
 	size_t			n = pool_snapshot(c->p, w, MAX_SLOTS), i;
 
@@ -281,13 +228,14 @@ all_ready(struct ctx *c, void *arg)
 static void
 wait_ready(struct ctx *c)
 {
-	assert_true(run_until(c, all_ready, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, all_ready, NULL, WAIT_MS));
 }
 
 /* pool_info.reloads reached *arg and no reload runs. */
 static bool
-reloads_reached(struct ctx *c, void *arg)
+reloads_reached(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool_info	info;
 
 	pool_get_info(c->p, &info);
@@ -297,20 +245,23 @@ reloads_reached(struct ctx *c, void *arg)
 static void
 wait_reloads(struct ctx *c, unsigned n)
 {
-	if (!run_until(c, reloads_reached, &n, WAIT_MS))
+	if (!h_run_until(&c->h, reloads_reached, &n, WAIT_MS))
 		fail_msg("no reload %u (failed: %u, %s)", n, c->failed,
 		    c->failed_text);
 }
 
 static bool
-failed_reached(struct ctx *c, void *arg)
+failed_reached(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->failed >= *(unsigned *)arg;
 }
 
 static bool
-none_live(struct ctx *c, void *arg)
+none_live(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool_info	info;
 
 	(void)arg;
@@ -319,8 +270,10 @@ none_live(struct ctx *c, void *arg)
 }
 
 static bool
-reload_called(struct ctx *c, void *arg)
+reload_called(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->reload_calls >= *(unsigned *)arg;
 }
 
@@ -387,8 +340,10 @@ feed_start(struct ctx *c, const char *task, const char *payload,
 }
 
 static bool
-done_all(struct ctx *c, void *arg)
+done_all(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	(void)arg;
 	return c->sent > 0 && c->done == c->sent &&
 	    !uv_is_active((uv_handle_t *)&c->feed);
@@ -400,7 +355,7 @@ assert_all_ok(struct ctx *c, const char *expect)
 {
 	int	i;
 
-	assert_true(run_until(c, done_all, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, done_all, NULL, WAIT_MS));
 	for (i = 0; i < c->sent; i++) {
 		if (c->res[i].calls != 1 || !c->res[i].ok)
 			fail_msg("task %d of %d: %d calls, %s: %s", i, c->sent,
@@ -472,7 +427,7 @@ test_watch_burst(void **state)
 	assert_string_equal(c->notice, "pool t reloaded (rolling): 3 workers "
 	    "replaced");
 	/* Once: nothing more comes from that burst. */
-	run_for(c, 1500);
+	h_run_for(&c->h, 1500);
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.reloads, 1);
 	assert_null(info.reload_error);
@@ -482,7 +437,7 @@ test_watch_burst(void **state)
 	/* An ignored file: no reload. */
 	snprintf(deep, sizeof deep, "%s/debug.log", src);
 	write_file(deep, "noise\n");
-	run_for(c, 1000);
+	h_run_for(&c->h, 1000);
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.reloads, 1);
 
@@ -524,7 +479,7 @@ test_rolling_no_loss(void **state)
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
 	assert_int_equal(c->reload_calls, 0);	/* never from inside */
 	feed_start(c, "sleep", "20", 5, 400);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_true(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool t reloaded (rolling): 3 "
 	    "workers replaced");
@@ -567,7 +522,7 @@ test_broken_version(void **state)
 
 	save_file(c->script, "#!/bin/sh\necho 'broken: syntax error' >&2\n"
 	    "exit 3\n");
-	assert_true(run_until(c, failed_reached, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, failed_reached, &one, WAIT_MS));
 	assert_non_null(strstr(c->failed_text, "reload of pool t stopped: new "
 	    "worker t/0 (pid "));
 	assert_non_null(strstr(c->failed_text, tail));
@@ -616,7 +571,7 @@ test_no_handshake(void **state)
 	pids(c->p, before);
 	script_good(c, "--no-hello");
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_false(c->reload_ok);
 	assert_non_null(strstr(c->reload_text, "reload of pool t stopped: "
 	    "new worker t/0 (pid "));
@@ -648,7 +603,7 @@ test_restart_mode(void **state)
 	tsend(c, "sleep", "200");
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
 	feed_start(c, "echo", "x", 10, 60);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_true(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool t reloaded (restart): 2 "
 	    "workers restarted");
@@ -678,7 +633,7 @@ test_service_rolling(void **state)
 	wait_ready(c);
 	pids(c->p, before);
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_true(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool t reloaded (rolling): 2 "
 	    "workers replaced");
@@ -704,40 +659,43 @@ test_coalesce_and_stop(void **state)
 	add(c, &s);
 	wait_ready(c);
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	run_for(c, 20);
+	h_run_for(&c->h, 20);
 	pool_get_info(c->p, &info);
 	assert_true(info.reloading);	/* the first pass is under way */
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	assert_true(run_until(c, reload_called, &three, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &three, WAIT_MS));
 	assert_true(c->reload_ok);
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.reloads, 2);
-	run_for(c, 300);
+	h_run_for(&c->h, 300);
 	assert_int_equal(c->reload_calls, 3);
 
 	/* New processes slow to come up: the stop comes first. */
 	script_good(c, "--hello-delay 1000");
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	run_for(c, 100);
+	h_run_for(&c->h, 100);
 	pool_get_info(c->p, &info);
 	assert_true(info.reloading);
-	engine_stop(c->e, stop_cb, c);
-	assert_true(run_until(c, reload_called, &four, WAIT_MS));
+	engine_stop(c->h.e, h_stop_cb, &c->h);
+	assert_true(h_run_until(&c->h, reload_called, &four, WAIT_MS));
 	assert_false(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool stopping");
 	assert_int_equal(pool_reload(c->p, reload_cb, c), -ESHUTDOWN);
 }
 
 static bool
-spawned_reached(struct ctx *c, void *arg)
+spawned_reached(struct h_ctx *hc, void *arg)
 {
+	struct ctx	*c = (struct ctx *)hc;
+
 	return c->spawned >= *(unsigned *)arg;
 }
 
 static bool
-one_live(struct ctx *c, void *arg)
+one_live(struct h_ctx *hc, void *arg)
 {
+	struct ctx		*c = (struct ctx *)hc;
 	struct pool_info	info;
 
 	(void)arg;
@@ -764,13 +722,13 @@ test_scale_during_reload(void **state)
 	assert_int_equal(c->spawned, 3);
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
 	/* Slot 2's new process started: it handshakes 200 ms later. */
-	assert_true(run_until(c, spawned_reached, &six, WAIT_MS));
+	assert_true(h_run_until(&c->h, spawned_reached, &six, WAIT_MS));
 	assert_int_equal(pool_scale(c->p, 1), 0);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_true(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool t reloaded (rolling): 2 "
 	    "workers replaced");
-	assert_true(run_until(c, one_live, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, one_live, NULL, WAIT_MS));
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.workers, 1);
 	tsend(c, "echo", "one");
@@ -809,7 +767,7 @@ test_own_log_ignored(void **state)
 		tsend(c, "log", "more of the same, to rotate the log file once "
 		    "or twice ...........................................");
 	assert_all_ok(c, "ok");
-	run_for(c, 800);
+	h_run_for(&c->h, 800);
 	assert_int_equal(stat(log, &st), 0);
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.reloads, 0);
@@ -817,7 +775,7 @@ test_own_log_ignored(void **state)
 
 	write_file(other, "v2\n");
 	wait_reloads(c, 1);
-	run_for(c, 1000);	/* the new workers log their start */
+	h_run_for(&c->h, 1000);	/* the new workers log their start */
 	pool_get_info(c->p, &info);
 	assert_int_equal(info.reloads, 1);
 	assert_false(info.reloading);
@@ -836,14 +794,14 @@ test_failed_pool_restarts(void **state)
 	spec_script(c, &s, 2);
 	s.max_restarts = 2;
 	add(c, &s);
-	assert_true(run_until(c, failed_reached, &one, WAIT_MS));
-	assert_true(run_until(c, none_live, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, failed_reached, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, none_live, NULL, WAIT_MS));
 	pool_get_info(c->p, &info);
 	assert_true(info.failed);
 
 	script_good(c, NULL);
 	assert_int_equal(pool_reload(c->p, reload_cb, c), 0);
-	assert_true(run_until(c, reload_called, &one, WAIT_MS));
+	assert_true(h_run_until(&c->h, reload_called, &one, WAIT_MS));
 	assert_true(c->reload_ok);
 	assert_string_equal(c->reload_text, "pool t reloaded (rolling): 0 "
 	    "workers replaced, 2 failed ones started");
@@ -870,10 +828,10 @@ test_missing_watch(void **state)
 	watch[0] = path;
 	s.watch = watch;
 	s.nwatch = 1;
-	assert_int_equal(engine_add_pool(c->e, &s, NULL), -ENOENT);
+	assert_int_equal(engine_add_pool(c->h.e, &s, NULL), -ENOENT);
 	snprintf(expect, sizeof expect, "pool t: cannot watch \"%s\": No such "
 	    "file or directory", path);
-	assert_string_equal(engine_error(c->e), expect);
+	assert_string_equal(engine_error(c->h.e), expect);
 }
 
 int
