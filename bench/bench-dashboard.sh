@@ -8,7 +8,9 @@
 #           process of the machine, pooltop's workers included).
 # Once every worker is up and all three have warmed up, reads their CPU
 # ticks (utime + stime, /proc/PID/stat) over SECONDS and their RSS
-# (/proc/PID/status), and prints a table with the ratios.
+# (/proc/PID/status: in all, and split into the pages of the binary and
+# shared libraries, RssFile, and the process's own, RssAnon), and prints a
+# table with the ratios.
 #
 # usage: bench/bench-dashboard.sh [BUILD_DIR [SECONDS [WORKERS]]]
 #        (defaults: build 20 1000)
@@ -105,8 +107,8 @@ sleep $WARMUP
 ticks() {	# utime + stime of a pid
 	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
-rss_kb() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+rss_kb() {	# field of /proc/PID/status, in kB (default VmRSS)
+	awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$1/status"
 }
 
 HZ=$(getconf CLK_TCK)
@@ -116,20 +118,25 @@ sleep "$SECS"
 P1=$(ticks "$PT_PID"); O1=$(ticks "$TOP_PID"); H1=$(ticks "$HTOP_PID")
 T1=$(date +%s.%N)
 PR=$(rss_kb "$PT_PID"); OR=$(rss_kb "$TOP_PID"); HR=$(rss_kb "$HTOP_PID")
+# RSS = RssFile (pages of the binary and shared libraries, shared with
+# other processes) + RssAnon (the process's own: heap, stacks, copied pages).
+PF=$(rss_kb "$PT_PID" RssFile); OF=$(rss_kb "$TOP_PID" RssFile)
+HF=$(rss_kb "$HTOP_PID" RssFile)
 NPROC=$(ls -d /proc/[0-9]* | wc -l)
 
 awk -v t0="$T0" -v t1="$T1" -v hz="$HZ" -v n="$WORKERS" -v np="$NPROC" \
     -v p0="$P0" -v p1="$P1" -v o0="$O0" -v o1="$O1" -v h0="$H0" -v h1="$H1" \
-    -v prss="$PR" -v orss="$OR" -v hrss="$HR" 'BEGIN {
+    -v prss="$PR" -v orss="$OR" -v hrss="$HR" \
+    -v pf="$PF" -v of="$OF" -v hf="$HF" 'BEGIN {
 	el = t1 - t0
 	pc = (p1 - p0) / hz / el * 100
 	oc = (o1 - o0) / hz / el * 100
 	hc = (h1 - h0) / hz / el * 100
 	printf "\n%d processes on the machine, %.1f s measured, %d ticks/s\n\n", np, el, hz
-	printf "%-34s %8s %10s\n", "process (1 s refresh)", "CPU%", "RSS"
-	printf "%-34s %8.2f %8.1f MB\n", "pooltop (dashboard, " n " workers)", pc, prss / 1024
-	printf "%-34s %8.2f %8.1f MB\n", "top -d 1", oc, orss / 1024
-	printf "%-34s %8.2f %8.1f MB\n", "htop -d 10", hc, hrss / 1024
+	printf "%-34s %8s %10s %12s %12s\n", "process (1 s refresh)", "CPU%", "RSS", "libraries", "own"
+	printf "%-34s %8.2f %8.1f MB %9.1f MB %9.1f MB\n", "pooltop (dashboard, " n " workers)", pc, prss / 1024, pf / 1024, (prss - pf) / 1024
+	printf "%-34s %8.2f %8.1f MB %9.1f MB %9.1f MB\n", "top -d 1", oc, orss / 1024, of / 1024, (orss - of) / 1024
+	printf "%-34s %8.2f %8.1f MB %9.1f MB %9.1f MB\n", "htop -d 10", hc, hrss / 1024, hf / 1024, (hrss - hf) / 1024
 	printf "\nratios: pooltop/top CPU %.2f, pooltop/htop CPU %.2f, pooltop/htop RSS %.2f\n",
 	    (oc > 0 ? pc / oc : 0), (hc > 0 ? pc / hc : 0), (hrss > 0 ? prss / hrss : 0)
 	printf "goal: CPU below both (ratios < 1); RSS within htop'"'"'s\n"
