@@ -596,16 +596,18 @@ static void
 test_tasklog_ring(void **state)
 {
 	struct tasklog		 t;
-	struct task_rec		*r;
+	struct task_rec		 r;
 	int			 i;
 
+	(void)state;
 	assert_int_equal(tasklog_init(&t, 4), 0);
 	assert_null(tasklog_get(&t, 0));
 	for (i = 1; i <= 6; i++) {
-		r = tasklog_add(&t);
-		r->id = (uint64_t)i;
-		r->pool = i % 2 ? pool_a : pool_b;
-		r->ok = i != 5;
+		memset(&r, 0, sizeof r);
+		r.id = (uint64_t)i;
+		r.pool = i % 2 ? pool_a : pool_b;
+		r.ok = i != 5;
+		tasklog_push(&t, &r);
 	}
 	assert_int_equal(tasklog_len(&t), 4);
 	assert_int_equal(t.total, 6);
@@ -622,6 +624,107 @@ test_tasklog_ring(void **state)
 	assert_false(tasklog_match(tasklog_get(&t, 1), NULL, TASKLOG_OK));
 	tasklog_free(&t);
 	assert_int_equal(tasklog_init(&t, 0), -22);
+}
+
+/* Record n of the text test: texts of lengths that vary with n. */
+static void
+tasklog_rec_make(struct task_rec *r, unsigned n)
+{
+	size_t	k, len;
+
+	memset(r, 0, sizeof *r);
+	r->time_ms = 1000 + n;
+	r->latency_us = 7 * n;
+	r->id = n;
+	r->pool = n % 3 ? pool_a : pool_b;
+	r->slot = (int)(n % 5) - 1;
+	r->pid = (pid_t)(4000 + n);
+	r->ok = n % 4 != 0;
+	snprintf(r->pool_name, sizeof r->pool_name, "pool-%u", n % 7);
+	snprintf(r->task, sizeof r->task, "%.*s", (int)(n % 31),
+	    "abcdefghijklmnopqrstuvwxyz01234");
+	len = (n * 13) % sizeof r->payload;
+	for (k = 0; k < len && k < sizeof r->payload - 1; k++)
+		r->payload[k] = (char)('a' + (n + k) % 26);
+	len = (n * 29) % (sizeof r->result + 10);	/* some past the field */
+	for (k = 0; k < len && k < sizeof r->result - 1; k++)
+		r->result[k] = (char)('A' + (n * 3 + k) % 26);
+}
+
+/*
+ * Texts come back exactly (through many wraps of the byte ring), record
+ * counts never pass cap, and records of long texts make old ones go by
+ * bytes while the bytes held stay those of init.
+ */
+static void
+test_tasklog_texts(void **state)
+{
+	struct tasklog		 t;
+	struct task_rec		 want;
+	const struct task_rec	*got;
+	unsigned		 n, i, kept;
+	size_t			 bytes;
+
+	(void)state;
+	assert_int_equal(tasklog_init(&t, 50), 0);
+	bytes = tasklog_bytes(&t);
+	/* The fixed part and 96 text bytes a record: under half the 272-byte
+	 * records this replaced. */
+	assert_true(bytes <= 50 * (56 + TASKLOG_TEXT_AVG));
+	for (n = 1; n <= 5000; n++) {
+		tasklog_rec_make(&want, n);
+		tasklog_push(&t, &want);
+		kept = (unsigned)tasklog_len(&t);
+		assert_true(kept >= 1 && kept <= 50);
+		assert_int_equal(t.total, n);
+		if (n % 97 != 0 && n > 60)
+			continue;
+		for (i = 0; i < kept; i++) {
+			tasklog_rec_make(&want, n - i);
+			got = tasklog_get(&t, i);
+			assert_non_null(got);
+			assert_int_equal(got->id, want.id);
+			assert_int_equal(got->time_ms, want.time_ms);
+			assert_int_equal(got->latency_us, want.latency_us);
+			assert_ptr_equal(got->pool, want.pool);
+			assert_int_equal(got->slot, want.slot);
+			assert_int_equal(got->pid, want.pid);
+			assert_int_equal(got->ok, want.ok);
+			assert_string_equal(got->pool_name, want.pool_name);
+			assert_string_equal(got->task, want.task);
+			assert_string_equal(got->payload, want.payload);
+			assert_string_equal(got->result, want.result);
+		}
+	}
+	assert_int_equal(tasklog_bytes(&t), bytes);
+	tasklog_free(&t);
+
+	/* Longest texts only: fewer than cap kept, never past the bytes. */
+	assert_int_equal(tasklog_init(&t, 50), 0);
+	for (n = 0; n < 300; n++) {
+		memset(&want, 'x', sizeof want);
+		want.id = n;
+		want.pool_name[sizeof want.pool_name - 1] = '\0';
+		want.task[sizeof want.task - 1] = '\0';
+		want.payload[sizeof want.payload - 1] = '\0';
+		want.result[sizeof want.result - 1] = '\0';
+		tasklog_push(&t, &want);
+	}
+	/* 31 + 31 + 63 + 95 = 220 text bytes a record, in 50 * 96. */
+	assert_int_equal(tasklog_len(&t), 50 * 96 / 220);
+	got = tasklog_get(&t, 0);
+	assert_int_equal(got->id, 299);
+	assert_int_equal(strlen(got->result), sizeof want.result - 1);
+	assert_int_equal(tasklog_count(&t, NULL, TASKLOG_ALL),
+	    tasklog_len(&t));
+	tasklog_free(&t);
+
+	/* One record alone always fits, however small cap is. */
+	assert_int_equal(tasklog_init(&t, 1), 0);
+	tasklog_push(&t, &want);
+	assert_int_equal(tasklog_len(&t), 1);
+	assert_string_equal(tasklog_get(&t, 0)->payload, want.payload);
+	tasklog_free(&t);
 }
 
 /*
@@ -772,6 +875,7 @@ main(void)
 		cmocka_unit_test(test_spark_render),
 		cmocka_unit_test(test_spark_range),
 		cmocka_unit_test(test_tasklog_ring),
+		cmocka_unit_test(test_tasklog_texts),
 		cmocka_unit_test(test_keys_follow_htop),
 		cmocka_unit_test(test_help_lists_keys),
 		cmocka_unit_test(test_no_color),

@@ -175,6 +175,7 @@ void	spark_range(const double *v, size_t n, double *min, double *max);
 
 /* ---- tasklog.c: the ring of finished tasks ----------------------------- */
 
+/* A finished task as recorded and as read back. */
 struct task_rec {
 	uint64_t	 time_ms;
 	uint64_t	 latency_us;
@@ -191,25 +192,47 @@ struct task_rec {
 
 enum tasklog_outcome { TASKLOG_ALL, TASKLOG_OK, TASKLOG_ERROR };
 
+/* What a kept record holds besides its texts (tasklog.c). */
+struct tasklog_ent;
+
+/*
+ * At most cap records, newest first; the fixed part of each in a ring of
+ * entries, its four texts (pool, task, payload, result) packed in a byte
+ * ring of TASKLOG_TEXT_AVG bytes per record.  Records of long texts may
+ * make the oldest go before cap are kept; a record never needs more than
+ * its share of the bytes kept for cap.
+ */
+#define TASKLOG_TEXT_AVG	96
+
 struct tasklog {
-	struct task_rec	*recs;
+	struct tasklog_ent *ents;
+	char		*text;		/* tcap bytes, a FIFO ring */
+	size_t		 tcap;
+	uint64_t	 tfirst;	/* text offset of the oldest record */
+	uint64_t	 tnext;		/* where the next record's texts go */
 	size_t		 cap;
-	size_t		 head;		/* next write */
+	size_t		 head;		/* next entry written */
 	size_t		 len;
 	uint64_t	 total;		/* ever added */
+	struct task_rec	 out;		/* what tasklog_get returns */
 };
 
 int	tasklog_init(struct tasklog *, size_t cap);
 void	tasklog_free(struct tasklog *);
-/* Adds a record (the oldest makes room); returns it for filling. */
-struct task_rec *tasklog_add(struct tasklog *);
+/* Copies a record in (texts cut to their fields); the oldest make room. */
+void	tasklog_push(struct tasklog *, const struct task_rec *);
 size_t	tasklog_len(const struct tasklog *);
-/* i = 0 is the newest. */
-const struct task_rec *tasklog_get(const struct tasklog *, size_t i);
+/*
+ * i = 0 is the newest.  The record is the tasklog's own copy, valid until
+ * the next tasklog_get or tasklog_push.
+ */
+const struct task_rec *tasklog_get(struct tasklog *, size_t i);
 bool	tasklog_match(const struct task_rec *, const void *pool,
 	    enum tasklog_outcome);
 /* How many records match. */
 size_t	tasklog_count(const struct tasklog *, const void *pool,
 	    enum tasklog_outcome);
+/* Bytes held for records (entries and texts), for tests and benches. */
+size_t	tasklog_bytes(const struct tasklog *);
 
 #endif

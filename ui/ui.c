@@ -580,8 +580,9 @@ ui_refresh_cb(struct sampler *s, void *arg)
 static void
 ui_record_task(struct ui *ui, const struct pool_event *ev)
 {
-	struct task_rec *r = tasklog_add(&ui->tasks);
+	struct task_rec	 rec, *r = &rec;
 
+	memset(r, 0, sizeof *r);
 	r->time_ms = ev->time_ms ? ev->time_ms : ui_wall_ms();
 	r->latency_us = ev->latency_us;
 	r->id = ev->task_id;
@@ -597,6 +598,7 @@ ui_record_task(struct ui *ui, const struct pool_event *ev)
 	    ev->payload ? ev->payload_len : 0);
 	fmt_excerpt(r->result, sizeof r->result, ev->result,
 	    ev->result ? ev->result_len : 0);
+	tasklog_push(&ui->tasks, r);
 }
 
 /*
@@ -608,8 +610,9 @@ ui_record_task(struct ui *ui, const struct pool_event *ev)
 static void
 ui_record_lock(struct ui *ui, const struct pool_event *ev)
 {
-	struct task_rec *r = tasklog_add(&ui->tasks);
+	struct task_rec	 rec, *r = &rec;
 
+	memset(r, 0, sizeof *r);
 	r->time_ms = ev->time_ms ? ev->time_ms : ui_wall_ms();
 	r->latency_us = ev->latency_us;
 	r->pool = ev->pool;
@@ -624,6 +627,7 @@ ui_record_lock(struct ui *ui, const struct pool_event *ev)
 		snprintf(r->task, sizeof r->task, "notice");
 	fmt_excerpt(r->result, sizeof r->result, ev->text,
 	    ev->text ? ev->text_len : 0);
+	tasklog_push(&ui->tasks, r);
 }
 
 static void
