@@ -21,20 +21,12 @@
 #include <time.h>
 
 #include "pooltop/balance.h"
+#include "bench.h"
 
 #define CAPACITY	4
 #define RUNS		5
 
 static uint64_t	sink;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The task pattern shared by every contender: a FIFO of tasks in flight. */
 struct fifo {

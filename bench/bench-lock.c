@@ -32,6 +32,7 @@
 
 #include "pooltop/host.h"
 #include "lock.h"
+#include "bench.h"
 
 enum kind { K_PSHARED, K_ROBUST, K_SDK, K_FLOCK, NKINDS };
 
@@ -52,15 +53,6 @@ struct shared {
 static struct shared	*sh;
 static struct pooltop_lock *sdk;
 static char		 flock_path[256];
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 die(const char *what, int err)

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "ring.h"
+#include "bench.h"
 
 #define RINGS		1000
 #define LINES		1000
@@ -30,15 +31,6 @@
 #define T0		UINT64_C(1767225600000)
 
 static uint64_t	sink;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void *
 xmalloc(size_t n)
