@@ -335,6 +335,44 @@ h_live_ready(struct pool *p)
 	return live;
 }
 
+/* The READY events reached *(unsigned *)arg. */
+static inline bool
+h_ready_cb(struct h_ctx *c, void *arg)
+{
+	return c->ready >= *(unsigned *)arg;
+}
+
+/* Waits for n READY events in all. */
+static inline void
+h_wait_ready(struct h_ctx *c, unsigned n)
+{
+	assert_true(h_run_until(c, h_ready_cb, &n, H_WAIT_MS));
+}
+
+/*
+ * Every slot of the pool arg holds a handshaken worker whose process
+ * runs (a killed one not yet reaped still shows in its slot: its /proc
+ * state tells).
+ */
+static inline bool
+h_all_live_cb(struct h_ctx *c, void *arg)
+{
+	struct pool_worker_info	w[64];
+	size_t			n = pool_snapshot(arg, w, 64), i;
+	char			st;
+
+	(void)c;
+	for (i = 0; i < n && i < 64; i++) {
+		if (w[i].pid <= 0 || (w[i].state != WORKER_IDLE &&
+		    w[i].state != WORKER_BUSY))
+			return false;
+		st = h_proc_state(w[i].pid);
+		if (st == 0 || st == 'Z')
+			return false;
+	}
+	return n > 0;
+}
+
 struct h_logfind {
 	const char	*want;
 	unsigned	 found;

@@ -41,7 +41,6 @@ struct result {
 
 struct ctx {
 	struct h_ctx	 h;		/* first: waits get the ctx as it */
-	unsigned	 ready;
 	unsigned	 lock_notices;
 	char		 lock_notice[1024];
 	char		 lock_name[64];
@@ -63,8 +62,6 @@ event_cb(const struct pool_event *ev, void *arg)
 {
 	struct ctx	*c = arg;
 
-	if (ev->type == POOL_EV_READY)
-		c->ready++;
 	if (ev->type == POOL_EV_NOTICE && ev->lock != NULL) {
 		c->lock_notices++;
 		snprintf(c->lock_notice, sizeof c->lock_notice, "%.*s",
@@ -108,20 +105,6 @@ teardown(void **state)
 	free(c);
 	cur = NULL;
 	return 0;
-}
-
-static bool
-ready_at_least(struct h_ctx *hc, void *arg)
-{
-	struct ctx	*c = (struct ctx *)hc;
-
-	return c->ready >= *(unsigned *)arg;
-}
-
-static void
-wait_ready(struct ctx *c, unsigned n)
-{
-	assert_true(h_run_until(&c->h, ready_at_least, &n, WAIT_MS));
 }
 
 static bool
@@ -258,7 +241,7 @@ add_pool(struct ctx *c, const char *name, const char *kind, unsigned workers)
 	if (r != 0)
 		fail_msg("engine_add_pool: %s: %s", uv_strerror(r),
 		    engine_error(c->h.e));
-	wait_ready(c, workers);
+	h_wait_ready(&c->h, workers);
 	return p;
 }
 
@@ -906,7 +889,7 @@ test_replace_shares(void **state)
 	    POOL_UPDATE_REPLACED);
 	assert_non_null(np);
 	assert_true(np != p);
-	wait_ready(c, 4);
+	h_wait_ready(&c->h, 4);
 	expect(np, 1, "trylock", "db", true, "busy");
 	assert_int_equal(lock_info(np, "db").pid, old);
 	expect(np, 1, "timedlock", "db 15000", true, "locked");

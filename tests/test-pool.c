@@ -39,17 +39,11 @@ struct ctx {
 	struct h_ctx	 h;		/* first: waits get the ctx as it */
 	struct sampler	*sampler;
 	/* Events seen: */
-	unsigned	 ready;
-	unsigned	 spawned;
-	unsigned	 exited;
-	unsigned	 failed;
-	unsigned	 restarting;
 	unsigned	 started;
 	unsigned	 finished;
 	char		 ready_text[512];
 	char		 failed_text[512];
 	char		 notice[1024];
-	unsigned	 notices;
 	/* Results by index: */
 	struct result	 res[MAX_TASKS];
 	int		 done;
@@ -69,24 +63,13 @@ event_cb(const struct pool_event *ev, void *arg)
 
 	switch (ev->type) {
 	case POOL_EV_READY:
-		c->ready++;
 		if (ev->text != NULL)
 			snprintf(c->ready_text, sizeof c->ready_text, "%.*s",
 			    (int)ev->text_len, ev->text);
 		break;
-	case POOL_EV_SPAWNED:
-		c->spawned++;
-		break;
-	case POOL_EV_EXITED:
-		c->exited++;
-		break;
 	case POOL_EV_FAILED:
-		c->failed++;
 		snprintf(c->failed_text, sizeof c->failed_text, "%.*s",
 		    (int)ev->text_len, ev->text);
-		break;
-	case POOL_EV_RESTARTING:
-		c->restarting++;
 		break;
 	case POOL_EV_TASK_STARTED:
 		c->started++;
@@ -95,7 +78,6 @@ event_cb(const struct pool_event *ev, void *arg)
 		c->finished++;
 		break;
 	case POOL_EV_NOTICE:
-		c->notices++;
 		snprintf(c->notice, sizeof c->notice, "%.*s",
 		    (int)ev->text_len, ev->text);
 		break;
@@ -140,25 +122,11 @@ done_at_least(struct h_ctx *hc, void *arg)
 	return c->done >= *(int *)arg;
 }
 
-static bool
-ready_at_least(struct h_ctx *hc, void *arg)
-{
-	struct ctx	*c = (struct ctx *)hc;
-
-	return c->ready >= *(unsigned *)arg;
-}
-
 /* Waits until n tasks ended. */
 static void
 wait_done(struct ctx *c, int n)
 {
 	assert_true(h_run_until(&c->h, done_at_least, &n, WAIT_MS));
-}
-
-static void
-wait_ready(struct ctx *c, unsigned n)
-{
-	assert_true(h_run_until(&c->h, ready_at_least, &n, WAIT_MS));
 }
 
 static void
@@ -250,7 +218,7 @@ test_results(void **state)
 
 	spec_worker(&s, "res", 2, NULL);
 	p = add(c, &s);
-	wait_ready(c, 2);
+	h_wait_ready(&c->h, 2);
 	for (i = 0; i < sizeof bin; i++)
 		bin[i] = (unsigned char)(i * 7);
 	assert_int_equal(pool_send(p, "echo", bin, sizeof bin, NULL, task_cb,
@@ -317,7 +285,7 @@ thousand(struct ctx *c, unsigned parallel)
 	assert_int_equal(c->done, 1000);
 
 	/* With every worker ready, a burst is spread over all of them. */
-	wait_ready(c, 4);
+	h_wait_ready(&c->h, 4);
 	for (i = 0; i < 4; i++)
 		done_before[i] = w[i].tasks_done;
 	for (i = 1000; i < 1100; i++)
@@ -376,7 +344,7 @@ test_frames_split(void **state)
 	spec_worker(&s, "split", 2, NULL);
 	s.parallel_jobs = 8;
 	p = add(c, &s);
-	wait_ready(c, 2);
+	h_wait_ready(&c->h, 2);
 	for (round = 0; round < 4; round++) {
 		for (i = 0; i < nsizes; i++, n++) {
 			e[n].want = buf + (n * 7) % 1000;
@@ -451,7 +419,7 @@ test_frames_dribble(void **state)
 	s.parallel_jobs = 1;	/* one reply in the pipe at a time */
 	s.handshake_ms = 10000;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	for (i = 0; i < n; i++) {
 		/* A 34-byte reply: 33 places to cut it, each one taken. */
 		snprintf(want, sizeof want, "payload number %05d ....", i);
@@ -492,7 +460,7 @@ test_sticky(void **state)
 	spec_worker(&s, "sticky", 4, NULL);
 	s.parallel_jobs = 2;
 	p = add(c, &s);
-	wait_ready(c, 4);
+	h_wait_ready(&c->h, 4);
 	for (i = 0; i < 150; i += 3) {
 		tsend(p, "pid", "", i, &ka);
 		tsend(p, "pid", "", i + 1, &kb);
@@ -553,7 +521,7 @@ test_kill9(void **state)
 	spec_worker(&s, "k9", 1, NULL);
 	s.parallel_jobs = 4;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	tsend(p, "sleep", "5000", 0, NULL);
 	tsend(p, "sleep", "5000", 1, NULL);
@@ -589,7 +557,7 @@ test_retry(void **state)
 	spec_worker(&s, "k9", 1, NULL);
 	s.retry = 1;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	tsend(p, "sleep", "300", 0, NULL);
 	tsend(p, "sleep", "200", 1, NULL);
@@ -602,7 +570,7 @@ test_retry(void **state)
 	assert_true(c->res[1].ok);
 	assert_string_equal(c->res[1].data, "slept 200");
 	assert_int_equal(c->res[0].calls, 1);
-	assert_int_equal(c->exited, 1);
+	assert_int_equal(c->h.exited, 1);
 }
 
 static bool
@@ -611,7 +579,7 @@ pool_failed(struct h_ctx *hc, void *arg)
 	struct ctx	*c = (struct ctx *)hc;
 
 	(void)arg;
-	return c->failed != 0;
+	return c->h.failed != 0;
 }
 
 /* A command that exits at once: restarts stop, the pool says why. */
@@ -642,8 +610,8 @@ test_crash_loop(void **state)
 	assert_true(info.failed);
 	assert_string_equal(info.failure, want);
 	assert_string_equal(c->failed_text, want);
-	assert_int_equal(c->exited, 3);
-	assert_int_equal(c->restarting, 2);
+	assert_int_equal(c->h.exited, 3);
+	assert_int_equal(c->h.restarting, 2);
 	wait_done(c, 1);
 	assert_false(c->res[0].ok);
 	assert_string_equal(c->res[0].data, want);
@@ -695,7 +663,7 @@ test_queue_full(void **state)
 	spec_worker(&s, "full", 1, NULL);
 	s.queue_cap = 2;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	tsend(p, "sleep", "200", 0, NULL);
 	tsend(p, "echo", "a", 1, NULL);
 	tsend(p, "echo", "b", 2, NULL);
@@ -734,7 +702,7 @@ test_timeout(void **state)
 	spec_worker(&s, "slow", 1, NULL);
 	s.parallel_jobs = 2;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	tsend(p, "sleep", "600", 0, &o);
 	tsend(p, "sleep", "10", 1, &o);
 	wait_done(c, 2);
@@ -793,7 +761,7 @@ test_broadcast(void **state)
 	memset(&b, 0, sizeof b);
 	spec_worker(&s, "all", 3, NULL);
 	p = add(c, &s);
-	wait_ready(c, 3);
+	h_wait_ready(&c->h, 3);
 	assert_int_equal(pool_broadcast(p, "pid", NULL, 0, bcast_cb, &b), 0);
 	wait_done(c, 1);
 	assert_int_equal(b.calls, 1);
@@ -820,7 +788,7 @@ test_service(void **state)
 	spec_worker(&s, "svc", 1, args);
 	s.handshake_ms = 200;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	assert_string_equal(c->ready_text, "svc/0: no handshake within 200 "
 	    "ms; running as a service (sent no tasks)");
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
@@ -838,7 +806,7 @@ test_service(void **state)
 	s.argv = sargv;
 	s.mode = POOL_MODE_SERVICE;
 	q = add(c, &s);
-	wait_ready(c, 2);
+	h_wait_ready(&c->h, 2);
 	tsend(q, "echo", "x", 1, NULL);
 	wait_done(c, 2);
 	assert_string_equal(c->res[1].data, "pool \"svc2\" runs services, "
@@ -872,7 +840,7 @@ test_stop_from_outside(void **state)
 
 	spec_worker(&s, "stop", 1, NULL);
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	st = WORKER_SLEEPING;
@@ -880,7 +848,7 @@ test_stop_from_outside(void **state)
 	assert_int_equal(pool_snapshot(p, w, 1), 1);
 	assert_int_equal(w[0].pid, pid);
 	assert_int_equal(w[0].restarts, 0);
-	assert_int_equal(c->exited, 0);
+	assert_int_equal(c->h.exited, 0);
 	assert_int_equal(kill(pid, SIGCONT), 0);
 	st = WORKER_IDLE;
 	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
@@ -902,7 +870,7 @@ test_stopped_worker_woken_for_task(void **state)
 
 	spec_worker(&s, "stop", 1, NULL);
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	assert_int_equal(kill(pid, SIGSTOP), 0);
 	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
@@ -929,7 +897,7 @@ test_python(void **state)
 	s.workers = s.min_workers = 2;
 	s.handshake_ms = 10000;
 	p = add(c, &s);
-	wait_ready(c, 2);
+	h_wait_ready(&c->h, 2);
 	tsend(p, "echo", "from python", 0, NULL);
 	tsend(p, "echo", "twice", 1, NULL);
 	wait_done(c, 2);
@@ -947,7 +915,7 @@ noticed(struct h_ctx *hc, void *arg)
 {
 	struct ctx	*c = (struct ctx *)hc;
 
-	return c->notices != 0 && strstr(c->notice, arg) != NULL;
+	return c->h.notices != 0 && strstr(c->notice, arg) != NULL;
 }
 
 /* Garbage on fd 4: the worker is killed and restarted, the reason logged. */
@@ -1001,7 +969,7 @@ test_protocol_bad_replies(void **state)
 	assert_true(h_run_until(&c->h, noticed, "protocol error", WAIT_MS));
 	assert_string_equal(c->notice, "bad1/0: protocol error: reply for id "
 	    "99, which is not in flight; restarting");
-	c->notices = 0;
+	c->h.notices = 0;
 	s.name = "bad2";
 	s.argv = argv2;
 	add(c, &s);
@@ -1039,7 +1007,7 @@ test_logs(void **state)
 
 	spec_worker(&s, "logs", 1, NULL);
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	tsend(p, "log", "hello out", 0, NULL);
 	tsend(p, "logerr", "hello err", 1, NULL);
@@ -1120,7 +1088,7 @@ test_idle_sleep(void **state)
 	spec_worker(&s, "stop", 1, NULL);
 	s.idle_sleep_ms = 200;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	pid = h_slot_pid(p, 0);
 	assert_true(h_run_until(&c->h, slot_state_is, &st, WAIT_MS));
 	assert_true(h_run_until(&c->h, proc_stopped, &pid, WAIT_MS));
@@ -1129,7 +1097,7 @@ test_idle_sleep(void **state)
 	assert_string_equal(c->res[0].data, "woken");
 	assert_int_not_equal(h_proc_state(pid), 'T');
 	assert_int_equal(h_slot_pid(p, 0), pid);
-	assert_int_equal(c->exited, 0);
+	assert_int_equal(c->h.exited, 0);
 }
 
 /* Over memory_limit for three samples: restarted with the reason. */
@@ -1148,11 +1116,12 @@ test_memory_limit(void **state)
 	assert_int_equal(sampler_start(c->sampler), 0);
 	eo.sampler = c->sampler;
 	assert_int_equal(engine_new(&c->h.e, &c->h.loop, &eo), 0);
+	assert_int_equal(engine_listen(c->h.e, h_event_cb, &c->h), 0);
 	assert_int_equal(engine_listen(c->h.e, event_cb, c), 0);
 	spec_worker(&s, "mem", 1, NULL);
 	s.memory_limit = 50u << 20;
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	rn.pool = "mem";
 	rn.old = h_slot_pid(p, 0);
 	tsend(p, "alloc", "80", 0, NULL);
@@ -1187,9 +1156,9 @@ test_scale(void **state)
 
 	spec_worker(&s, "scale", 1, NULL);
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	assert_int_equal(pool_scale(p, 3), 0);
-	wait_ready(c, 3);
+	h_wait_ready(&c->h, 3);
 	assert_int_equal(pool_snapshot(p, w, 8), 3);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(w[i].state, WORKER_IDLE);
@@ -1218,7 +1187,7 @@ test_graceful_stop(void **state)
 
 	spec_worker(&s, "grace", 1, NULL);
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	tsend(p, "sleep", "300", 0, NULL);
 	tsend(p, "echo", "queued", 1, NULL);
 	while (c->started < 1)
@@ -1252,7 +1221,7 @@ test_lazy(void **state)
 	p = add(c, &s);
 	pool_get_info(p, &info);
 	assert_int_equal(info.live, 0);
-	assert_int_equal(c->spawned, 0);
+	assert_int_equal(c->h.spawned, 0);
 	/* Slots still waiting for their first spawn are not listed. */
 	assert_int_equal(pool_snapshot(p, rows, 2), 0);
 	tsend(p, "echo", "wake", 0, NULL);
@@ -1299,7 +1268,7 @@ test_nofile(void **state)
 
 	/* A restart that hits the limit backs off and retries. */
 	p = add(c, &s);
-	wait_ready(c, 1);
+	h_wait_ready(&c->h, 1);
 	rn.pool = "nofile";
 	rn.old = h_slot_pid(p, 0);
 	fd = dup(0);
@@ -1349,14 +1318,14 @@ test_dies_with_parent(void **state)
 		cur = h;
 		if (h == NULL || uv_loop_init(&h->h.loop) != 0 ||
 		    engine_new(&h->h.e, &h->h.loop, NULL) != 0 ||
-		    engine_listen(h->h.e, event_cb, h) != 0)
+		    engine_listen(h->h.e, h_event_cb, &h->h) != 0)
 			_exit(1);
 		uv_timer_init(&h->h.loop, &h->h.tick);
 		spec_worker(&s, "orphan", 1, NULL);
 		if (engine_add_pool(h->h.e, &s, &p) != 0)
 			_exit(1);
 		uv_timer_start(&h->h.tick, h_tick_cb, 5, 5);
-		while (h->ready == 0)
+		while (h->h.ready == 0)
 			uv_run(&h->h.loop, UV_RUN_ONCE);
 		worker = h_slot_pid(p, 0);
 		if (write(fds[1], &worker, sizeof worker) != sizeof worker)
@@ -1402,28 +1371,6 @@ chaos_close_cb(uv_handle_t *h)
 	h->data = NULL;
 }
 
-/* Every slot of the 4-slot pool arg has a running, handshaken worker. */
-static bool
-all_slots_live(struct h_ctx *hc, void *arg)
-{
-	struct pool_worker_info	w[4];
-	char			st;
-	int			i;
-
-	(void)hc;
-	if (pool_snapshot(arg, w, 4) != 4)
-		return false;
-	for (i = 0; i < 4; i++) {
-		if (w[i].pid <= 0 || (w[i].state != WORKER_IDLE &&
-		    w[i].state != WORKER_BUSY))
-			return false;
-		st = h_proc_state(w[i].pid);
-		if (st == 0 || st == 'Z')
-			return false;
-	}
-	return true;
-}
-
 /* Workers killed while tasks flow: every task ends once, right or with the exit. */
 static void
 test_chaos_small(void **state)
@@ -1442,7 +1389,7 @@ test_chaos_small(void **state)
 	memset(&ch, 0, sizeof ch);
 	ch.c = c;
 	ch.p = add(c, &s);
-	wait_ready(c, 4);
+	h_wait_ready(&c->h, 4);
 	uv_timer_init(&c->h.loop, &ch.timer);
 	ch.timer.data = &ch;
 	uv_timer_start(&ch.timer, chaos_kill_cb, 30, 30);
@@ -1473,7 +1420,7 @@ test_chaos_small(void **state)
 	 * been reaped yet (its slot still shows the dead pid): wait for the
 	 * processes themselves, not for a count of events.
 	 */
-	assert_true(h_run_until(&c->h, all_slots_live, ch.p, WAIT_MS));
+	assert_true(h_run_until(&c->h, h_all_live_cb, ch.p, WAIT_MS));
 	(void)errors;
 }
 

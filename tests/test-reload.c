@@ -209,26 +209,10 @@ pids(struct pool *p, pid_t *out)
 	return n;
 }
 
-static bool
-all_ready(struct h_ctx *hc, void *arg)
-{
-	struct ctx		*c = (struct ctx *)hc;
-	struct pool_worker_info	w[MAX_SLOTS];
-	size_t			n = pool_snapshot(c->p, w, MAX_SLOTS), i;
-
-	(void)arg;
-	for (i = 0; i < n; i++) {
-		if (w[i].pid <= 0 || (w[i].state != WORKER_IDLE &&
-		    w[i].state != WORKER_BUSY))
-			return false;
-	}
-	return n > 0;
-}
-
 static void
 wait_ready(struct ctx *c)
 {
-	assert_true(h_run_until(&c->h, all_ready, NULL, WAIT_MS));
+	assert_true(h_run_until(&c->h, h_all_live_cb, c->p, WAIT_MS));
 }
 
 /* pool_info.reloads reached *arg and no reload runs. */
